@@ -1,0 +1,81 @@
+# The README's two commands: `make book` and `make test`. Each sets everything up itself.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(CURDIR)/$(VENV)/bin/python
+STAMP   := $(VENV)/.setup-stamp
+MATHJAX := _static/mathjax/tex-svg.js
+MATHJAX_VERSION := 3.2.2
+KERNEL  := learnet-lite
+PROFILE ?= book
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
+EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
+PACKAGE   := $(wildcard learnet_lite/*.py)
+
+.PHONY: help setup book notebooks html test test-unit test-notebooks test-book lab bench clean browser
+
+help:
+	@echo "make book   set up .venv, execute every notebook (profile=$(PROFILE)) and build the book into _build/html"
+	@echo "make test   set up .venv and run all tests (unit, notebook smoke runs, book build + browser)"
+	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
+	@echo "make bench  run the benchmarks in benchmarks/"
+	@echo "make setup  only create/refresh .venv (idempotent)"
+
+## setup: .venv with the pinned dependencies, the project's kernel and vendored MathJax.
+setup: $(STAMP) $(MATHJAX)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[book,dev]'
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (learnet-lite)" >/dev/null
+	@touch $@
+
+# MathJax is vendored from the npm registry at setup so that the built book loads nothing
+# from a CDN (Sphinx's default) and renders offline.
+$(MATHJAX):
+	@mkdir -p $(@D)
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null \
+	  && tar xzf mathjax-$(MATHJAX_VERSION).tgz package/es5/tex-svg.js \
+	  && mv package/es5/tex-svg.js $(CURDIR)/$@.tmp && mv $(CURDIR)/$@.tmp $(CURDIR)/$@ && rm -rf $$tmp
+	@echo "vendored MathJax $(MATHJAX_VERSION) -> $@"
+
+## book: notebooks executed by papermill (profile $(PROFILE)) into book/, then Jupyter Book v1.
+book: setup notebooks html
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+notebooks: $(EXECUTED)
+
+# Written to a temporary file, moved into place only when every cell succeeded.
+book/%.ipynb: notebooks/%.ipynb notebooks/params/$(PROFILE).yaml $(PACKAGE) | setup
+	@mkdir -p _build/.papermill
+	papermill --kernel $(KERNEL) --cwd notebooks -p profile $(PROFILE) --progress-bar \
+	  $< _build/.papermill/$*.ipynb
+	@mv _build/.papermill/$*.ipynb $@
+
+html: | setup
+	jupyter-book build . --warningiserror --nitpicky --keep-going --quiet
+
+## test: unit tests, papermill smoke runs with glued values asserted, book build + browser.
+test: setup browser
+	$(PY) -m pytest
+
+test-unit: setup
+	$(PY) -m pytest -m "not notebook and not book"
+
+# A real browser for the book tests (Debian's chromium), installed when missing.
+browser:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+lab: setup
+	jupyter lab notebooks/
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf _build book/*.ipynb

@@ -1,0 +1,96 @@
+"""Datasets: frame I/O in time order (and, with the data layer, the four readers).
+
+A clip is a folder of frames. Time order is the order of the *number* in each frame's file
+name (``img10`` after ``img9``; ``EP01_5-05`` and ``EP01_5-5`` alike), never string order.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file or row and what was expected."""
+
+
+def frame_number(path: str | Path) -> int:
+    """The frame number in a file name: the last run of digits in its stem
+    (``reg_img46.jpg`` -> 46, ``EP01_5-05.jpg`` -> 5, ``image000012.bmp`` -> 12)."""
+    stem = Path(path).stem
+    match = _LAST_NUMBER.search(stem)
+    if match is None:
+        raise DataError(f"{path}: expected a frame number in the file name, found none")
+    return int(match.group(1))
+
+
+def list_frames(folder: str | Path) -> list[Path]:
+    """The image files of one clip folder, in time order (by frame number)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder}: expected a folder of frames, found no such folder")
+    frames = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    if not frames:
+        raise DataError(f"{folder}: expected image frames ({', '.join(IMAGE_SUFFIXES)}), found none")
+    numbered = sorted((frame_number(p), p.name, p) for p in frames)
+    seen: dict[int, str] = {}
+    for number, name, _ in numbered:
+        if number in seen:
+            raise DataError(f"{folder}: frames {seen[number]} and {name} have the same number {number}")
+        seen[number] = name
+    return [p for _, _, p in numbered]
+
+
+def read_frame(path: str | Path, color: bool = True) -> np.ndarray:
+    """One frame as uint8, RGB (H, W, 3) when ``color`` else grey (H, W)."""
+    import cv2
+
+    flag = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
+    image = cv2.imread(str(path), flag)
+    if image is None:
+        raise DataError(f"{path}: could not read this file as an image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if color else image
+
+
+def read_frames(frames, color: bool = True) -> np.ndarray:
+    """Read a clip: a folder (frames listed in time order) or a list of frame paths (kept in
+    the given order) -> uint8 array (T, H, W, 3) or (T, H, W). Every frame must have the
+    size and channel count of the first; the error names the first frame that differs."""
+    paths = list_frames(frames) if isinstance(frames, (str, Path)) else [Path(p) for p in frames]
+    if not paths:
+        raise DataError("expected at least one frame, got an empty list")
+    first = _read_checked(paths[0])
+    clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
+    clip[0] = first
+    for i, path in enumerate(paths[1:], start=1):
+        image = _read_checked(path)
+        if image.shape != first.shape:
+            raise DataError(
+                f"{path}: expected a frame of shape {first.shape} like {paths[0].name}, got {image.shape}"
+            )
+        clip[i] = image
+    if not color and clip.ndim == 4:
+        import cv2
+
+        clip = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip])
+    return clip
+
+
+def _read_checked(path: Path) -> np.ndarray:
+    """Read keeping the file's own channel count, so grey and colour frames are told apart."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DataError(f"{path}: could not read this file as an image")
+    if image.dtype != np.uint8:
+        raise DataError(f"{path}: expected an 8-bit image, got {image.dtype}")
+    if image.ndim == 3:
+        code = cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
+        image = cv2.cvtColor(image, code)
+    return image

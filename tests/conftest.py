@@ -1,0 +1,52 @@
+"""Shared test fixtures: papermill smoke runs of the notebooks, with glued values read back."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NOTEBOOKS = REPO / "notebooks"
+KERNEL = "learnet-lite"
+
+
+def glued_values(nb) -> dict:
+    """Values a notebook glued with ``myst_nb.glue`` (name -> Python value, or the repr)."""
+    values = {}
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            meta = out.get("metadata", {}).get("scrapbook", {})
+            if "name" not in meta:
+                continue
+            text = out.get("data", {}).get("text/plain")
+            try:
+                values[meta["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError, TypeError):
+                values[meta["name"]] = text
+    return values
+
+
+@pytest.fixture(scope="session")
+def run_notebook(tmp_path_factory):
+    """Execute ``notebooks/<name>.ipynb`` with papermill (profile ``smoke`` unless given)
+    and return ``(notebook, glued values)``; each notebook runs once per session."""
+    import papermill as pm
+
+    cache: dict = {}
+    out_dir = tmp_path_factory.mktemp("executed")
+
+    def _run(name: str, **parameters):
+        parameters.setdefault("profile", "smoke")
+        key = (name, tuple(sorted(parameters.items())))
+        if key not in cache:
+            out = out_dir / f"{name}-{len(cache)}.ipynb"
+            nb = pm.execute_notebook(
+                str(NOTEBOOKS / f"{name}.ipynb"), str(out), parameters=parameters,
+                kernel_name=KERNEL, cwd=str(NOTEBOOKS), progress_bar=False,
+            )
+            cache[key] = (nb, glued_values(nb))
+        return cache[key]
+
+    return _run
