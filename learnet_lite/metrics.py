@@ -95,9 +95,9 @@ def scores_from_confusion(cm) -> dict:
     support = cm.sum(axis=1)
     predicted = cm.sum(axis=0)
     present = support > 0
-    f1 = 2 * tp / (support + predicted)  # 2TP / (2TP + FN + FP); support>0 so no 0/0
+    f1 = 2 * tp[present] / (support[present] + predicted[present])  # 2TP / (2TP + FN + FP)
     return {"accuracy": float(tp.sum() / total),
-            "uf1": float(f1[present].mean()),
+            "uf1": float(f1.mean()),
             "uar": float((tp[present] / support[present]).mean())}
 
 
