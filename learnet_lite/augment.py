@@ -170,10 +170,28 @@ def augment(images: np.ndarray, sources=None, options: Options | dict | None = N
     labels = positions if sources is None else np.asarray(sources).ravel()
     if len(labels) != n:
         raise ValueError(f"augment: got {n} images but {len(labels)} source indices")
-    opts = resolve(options)
-    copies = plan(positions, opts)
-    out = np.empty((len(copies),) + images.shape[1:], dtype=np.uint8)
-    for i, row in enumerate(copies.itertuples(index=False)):
-        out[i] = render(images[row.source], row.angle, row.flipped, row.equalized, opts)
+    copies = plan(positions, options)
+    out = render_plan(images, copies, options)
     copies["source"] = labels[copies["source"].to_numpy()]
     return out, copies
+
+
+def render_plan(images, copies: pd.DataFrame, options: Options | dict | None = None) -> np.ndarray:
+    """Render the rows of a :func:`plan` (e.g. a fold's ``part("train")``): row i is copy
+    ``(angle, flipped, equalized)`` of ``images[source_i]``, so ``images`` is indexed by
+    the clip positions the plan refers to (e.g. all dynamic images of the dataset)."""
+    images = np.asarray(images)
+    if images.dtype != np.uint8:
+        raise ValueError(f"render_plan: expected uint8 images, got {images.dtype}")
+    missing = [c for c in PLAN_COLUMNS if c not in copies.columns]
+    if missing:
+        raise ValueError(f"render_plan: the plan lacks column(s) {', '.join(missing)}")
+    sources = copies["source"].to_numpy()
+    if len(sources) and (sources.min() < 0 or sources.max() >= len(images)):
+        raise ValueError(f"render_plan: plan refers to source {int(sources.max())} but only "
+                         f"{len(images)} images were given")
+    opts = resolve(options)
+    out = np.empty((len(copies),) + images.shape[1:], dtype=np.uint8)
+    for i, row in enumerate(copies[PLAN_COLUMNS].itertuples(index=False)):
+        out[i] = render(images[row.source], row.angle, row.flipped, row.equalized, opts)
+    return out

@@ -44,7 +44,8 @@ class Fold:
     (for ``paper-leaky`` these overlap: a clip is in every part that holds one of its
     copies). ``copies``: the images actually used, one row each, columns ``part, source,
     angle, flipped, equalized`` (``source`` = clip position) — the map from augmented copy
-    to clip."""
+    to clip. ``info``: ``near_duplicates`` (:func:`near_duplicates`) and, for ``loso``,
+    ``val_subjects``."""
 
     protocol: str
     seed: int
@@ -99,11 +100,22 @@ def split(df: pd.DataFrame, protocol: str, seed: int = 0, *, test_size: float = 
     opts = None if augmentation is False else augment.resolve(augmentation)
     seed = int(seed)
     if protocol == "loso":
-        return _loso(df, seed, val_size, opts)
-    return [_random(df, protocol, seed, test_size, val_size, opts, stratify)]
+        folds = _loso(df, seed, val_size, opts)
+    else:
+        folds = [_random(df, protocol, seed, test_size, val_size, opts, stratify)]
+    for f in folds:
+        f.info["near_duplicates"] = near_duplicates(f, df)
+    return folds
 
 
 _NO_AUGMENTATION = {"equalization": None}
+
+
+def split_for(df: pd.DataFrame, protocol: str, settings: dict, seed: int = 0) -> list[Fold]:
+    """:func:`split` with a run profile's ``test_size``, ``val_size`` and ``aug_*`` keys."""
+    return split(df, protocol, seed, test_size=settings.get("test_size", 0.2),
+                 val_size=settings.get("val_size", 0.3),
+                 augmentation=augment.Options.from_settings(settings))
 
 
 def _train_copies(sources, opts) -> pd.DataFrame:

@@ -63,6 +63,7 @@ def test_paper_leaky_puts_copies_of_test_clips_in_training_by_construction():
     # with 14 copies per clip, a test image almost surely has a sibling in training
     assert nd["test_images_with_copy_in_train"] > 0.9 * nd["test_images"]
     assert nd["test_clips_with_copy_in_train"] > 0
+    assert f.info["near_duplicates"] == nd
     assert set(f.train) & set(f.test)  # clip sets overlap: the leak
     # the copies themselves are partitioned: no image is in two parts
     keys = f.copies[["source", "angle", "flipped", "equalized"]]
@@ -116,3 +117,21 @@ def test_bad_input_gets_clear_errors():
     bad.loc[4, "subject"] = None
     with pytest.raises(ValueError, match="position 4 has no subject"):
         protocols.split(bad, "loso")
+
+
+def test_profile_settings_and_rendering_a_fold():
+    from learnet_lite import augment, profiles
+
+    df = clips()
+    settings = profiles.load("smoke")
+    (f,) = protocols.split_for(df, "paper", settings, seed=0)
+    per_clip = augment.Options.from_settings(settings).copies_per_image
+    assert len(f.part("train")) == per_clip * len(f.train)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(len(df), 16, 16, 3), dtype=np.uint8)
+    train = augment.render_plan(images, f.part("train"), augment.Options.from_settings(settings))
+    assert train.shape == (len(f.part("train")), 16, 16, 3)
+    test = augment.render_plan(images, f.part("test"))
+    np.testing.assert_array_equal(test[0], augment.equalize(images[f.test[0]]))
+    with pytest.raises(ValueError, match="only 2 images"):
+        augment.render_plan(images[:2], f.part("test"))
