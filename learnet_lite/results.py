@@ -233,3 +233,88 @@ def _json_default(value):
     if plain is value:
         raise TypeError(f"run record: cannot store a {type(value).__name__} as JSON")
     return plain
+
+
+# the paper's "ResNet" (Table V: 34 layers but 11M parameters, ResNet-18's size) -> ours
+PAPER_MODEL_ALIASES = {"resnet": "resnet18"}
+
+
+def beside_paper(table: pd.DataFrame, paper_rows: pd.DataFrame, protocols=("paper", "paper-leaky", "loso"),
+                 aliases: dict | None = None) -> pd.DataFrame:
+    """The paper's accuracy (``data/paper/table3.csv``/``table4.csv`` rows) beside ours:
+    one row per paper row, per protocol our ``acc_<protocol>`` (mean over repeats, percent),
+    ``std_<protocol>``, ``diff_<protocol>`` (ours minus the paper's), ``uf1_<protocol>``,
+    ``uar_<protocol>`` (pooled) and ``repeats_<protocol>``; NaN where not run, listed in
+    ``not_run``. Quoted handcrafted rows stay, with nothing of ours beside them."""
+    aliases = {**PAPER_MODEL_ALIASES, **(aliases or {})}
+    rows = []
+    for p in paper_rows.to_dict("records"):
+        row = dict(p)
+        model = p.get("model")
+        model = aliases.get(model, model) if isinstance(model, str) and model else None
+        row["our_model"] = model
+        not_run = []
+        for protocol in protocols:
+            hit = pd.DataFrame()
+            if model is not None and not table.empty:
+                hit = table[(table["dataset"] == p["dataset"]) & (table["model"] == model)
+                            & (table["protocol"] == protocol)]
+            if len(hit) > 1:
+                raise ValueError(f"beside_paper: {len(hit)} result rows for {p['dataset']}/{model}/{protocol} "
+                                 f"(profiles {sorted(hit['profile'])}, variants {sorted(hit['variant'])}); "
+                                 "select one profile and variant first")
+            if len(hit) == 1:
+                h = hit.iloc[0]
+                acc = 100 * h["accuracy_mean"]
+                row.update({f"acc_{protocol}": acc, f"std_{protocol}": 100 * h["accuracy_std"],
+                            f"diff_{protocol}": acc - p["accuracy"], f"uf1_{protocol}": h["uf1_pooled"],
+                            f"uar_{protocol}": h["uar_pooled"], f"repeats_{protocol}": int(h["repeats"])})
+            else:
+                row.update({f"{k}_{protocol}": float("nan") for k in ("acc", "std", "diff", "uf1", "uar", "repeats")})
+                if model is not None:
+                    not_run.append(protocol)
+        row["not_run"] = ",".join(not_run)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_figure(number: int) -> pd.DataFrame:
+    """The paper's Fig. 7-10 confusion matrix as printed, as a square table: index = the
+    printed "TRUE LABEL" axis, columns = the printed "PREDICTED LABEL" axis (see the notes
+    in ``data/paper/fig<number>.csv`` on why the printed titles may be swapped)."""
+    from . import paper
+
+    fig = paper.table(f"fig{number}")
+    order = list(dict.fromkeys(fig["true"]))
+    return fig.pivot(index="true", columns="predicted", values="value").loc[order, order]
+
+
+def add_cli(subparsers) -> None:
+    """``learnet-lite tables``: the tables aggregated from the run records."""
+    p = subparsers.add_parser("tables", help="aggregate run records into tables (mean ± std over repeats, pooled UF1/UAR)",
+                              description=aggregate.__doc__.splitlines()[0])
+    p.add_argument("--results", default=str(RESULTS_DIR), help="folder of run records (default: %(default)s)")
+    p.add_argument("--profile", help="only records of this profile")
+    p.add_argument("--csv", help="also write the table to this CSV file (atomically)")
+    p.set_defaults(func=_tables_command)
+
+
+def _tables_command(args) -> int:
+    folder = Path(args.results)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of run records")
+    records = load_records(folder)
+    if args.profile:
+        records = records[records["profile"] == args.profile]
+    table = aggregate(records)
+    if table.empty:
+        print(f"no run records under {folder}" + (f" for profile {args.profile}" if args.profile else ""))
+        return 0
+    shown = table[list(GROUP) + ["repeats", "complete", "accuracy_mean", "accuracy_std", "uf1_pooled", "uar_pooled"]]
+    print(shown.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    if args.csv:
+        out = Path(args.csv)
+        tmp = out.with_name(f".{out.name}.tmp")
+        table.to_csv(tmp, index=False)
+        os.replace(tmp, out)
+    return 0

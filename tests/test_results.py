@@ -148,3 +148,42 @@ def test_paper_tables_transcribed():
         # as printed, rates sum to 1 per printed row (titled 'predicted'), up to rounding
         np.testing.assert_allclose(fig.groupby("predicted")["value"].sum(), 1.0, atol=0.021)
         assert any("Orientation" in line for line in paper.source_notes(f"fig{n}"))
+
+
+def test_beside_paper_puts_ours_next_to_the_paper(tmp_path):
+    for seed in (0, 1):
+        yp = ["disgust", "happiness", "surprise", "happiness"] if seed else None
+        results.write(run(seed=seed, dataset="casme2", y_pred=yp), tmp_path)
+    results.write(run(model="resnet18", dataset="casme2"), tmp_path)
+    table = results.aggregate(results.load_records(tmp_path))
+    t3 = paper.table("table3")
+    both = results.beside_paper(table, t3[t3.dataset == "casme2"]).set_index("method")
+    ours = 100 * (3 / 4 + 1) / 2
+    assert both.loc["LEARNet", "acc_paper"] == pytest.approx(ours)
+    assert both.loc["LEARNet", "diff_paper"] == pytest.approx(ours - 76.57)
+    assert both.loc["LEARNet", "repeats_paper"] == 2
+    assert both.loc["LEARNet", "not_run"] == "paper-leaky,loso"
+    assert both.loc["ResNet", "our_model"] == "resnet18"
+    assert both.loc["ResNet", "acc_paper"] == pytest.approx(75.0)
+    assert np.isnan(both.loc["VGG-16", "acc_paper"]) and both.loc["VGG-16", "not_run"] == "paper,paper-leaky,loso"
+    quoted = both.loc["MDMO-SVM"]
+    assert quoted["quoted"] and quoted["not_run"] == "" and np.isnan(quoted["acc_loso"])
+
+
+def test_paper_figure_as_printed():
+    fig = results.paper_figure(9)
+    assert list(fig.index) == list(fig.columns) == ["anger", "disgust", "happy"]
+    assert fig.loc["disgust", "anger"] == 0.17  # printed row ANGER (predicted), column DISGUST (true)
+
+
+def test_tables_command(tmp_path, capsys):
+    import argparse
+
+    results.write(run(), tmp_path)
+    parser = argparse.ArgumentParser()
+    results.add_cli(parser.add_subparsers())
+    out_csv = tmp_path / "table.csv"
+    args = parser.parse_args(["tables", "--results", str(tmp_path), "--csv", str(out_csv)])
+    assert args.func(args) == 0
+    assert "casme2" in capsys.readouterr().out
+    assert pd.read_csv(out_csv)["accuracy_mean"].iloc[0] == pytest.approx(0.75)
