@@ -197,6 +197,14 @@ def ranking_scores(frames, d) -> np.ndarray:
     return phi @ np.asarray(d, dtype=np.float64).reshape(-1)
 
 
+def ranking_accuracy(frames, d) -> float:
+    """The fraction of frame pairs l > t that d orders as Eq. 2 asks, ψ(l|d) > ψ(t|d):
+    1 for a perfect ranking, 0.5 for chance, 0 for the clip played backwards."""
+    scores = ranking_scores(frames, d)
+    later, earlier = np.triu_indices(len(scores), k=1)[::-1]
+    return float(np.mean(scores[later] > scores[earlier]))
+
+
 def to_uint8(image, mode: str = "minmax") -> np.ndarray:
     """A dynamic image for display or storage, uint8.
 

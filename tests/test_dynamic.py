@@ -8,7 +8,7 @@ import torch
 from learnet_lite import datasets
 from learnet_lite.dynamic import (
     derive_folder, dynamic_image, dynamic_image_from_folder, exact_rank_pooling,
-    rank_pooling_weights, ranking_scores, time_varying_mean, to_uint8,
+    rank_pooling_weights, ranking_accuracy, ranking_scores, time_varying_mean, to_uint8,
 )
 
 
@@ -104,9 +104,16 @@ def test_exact_rank_pooling_learns_the_order_of_a_trend(solver):
     d = exact_rank_pooling(frames, solver=solver, C=10.0)
     scores = ranking_scores(frames, d)
     assert np.all(np.diff(scores) > 0), "ψ(t|d) must increase with t (Eq. 2)"
-    # ... and the same d applied to the clip played backwards ranks it backwards
-    assert np.all(np.diff(ranking_scores(frames[::-1], d)) < 0) or solver == "svr"
     assert np.argmax(np.abs(d)) == 0, "the trending pixel carries the largest weight"
+    assert ranking_accuracy(frames, d) == 1.0
+    if solver == "ranksvm":  # the same d ranks the clip played backwards exactly backwards
+        assert ranking_accuracy(frames[::-1], d) == 0.0
+
+
+def test_ranking_accuracy_counts_ordered_pairs():
+    frames = np.array([[1.0], [3.0], [2.0]])  # φ = 1, 2, 2: pairs (2>1) (3>1) ordered, (3>2) tied
+    assert ranking_accuracy(frames, np.array([1.0])) == pytest.approx(2 / 3)
+    assert ranking_accuracy(frames, np.array([-1.0])) == 0.0
 
 
 def test_exact_through_dynamic_image_and_signed_sqrt():
