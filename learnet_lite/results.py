@@ -27,7 +27,7 @@ from .profiles import REPO_ROOT
 RESULTS_DIR = REPO_ROOT / "data" / "results"
 IDENTITY = ("dataset", "protocol", "model", "profile", "variant", "seed", "fold")
 GROUP = ("dataset", "protocol", "model", "profile", "variant")
-TIME_KEYS = ("wall_time_s", "created")  # the only fields two identical CPU runs may differ in
+TIME_KEYS = ("wall_time_s", "created", "train_images_per_s")  # the only fields two identical CPU runs may differ in
 SCHEMA = 1
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 

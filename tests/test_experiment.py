@@ -1,0 +1,160 @@
+"""Experiment runner and CLI: records written and skipped, resume after a kill, CPU
+determinism, input cache, subject grouping. Tiny fabricated clip folders, seconds each."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from learnet_lite import cli, experiment, protocols, results
+
+CLASSES = ("disgust", "happiness", "surprise")
+SETTINGS = {"epochs": 2, "batch_size": 25, "lr": 1e-3, "repeats": 1, "test_size": 0.2, "val_size": 0.3,
+            "aug_angles": [0], "aug_flip": True, "aug_equalization": "luma", "loso_groups": None}
+
+
+def make_clips(root, subjects=5, frames=4, size=24, seed=0) -> pd.DataFrame:
+    """One clip per (subject, class): a bright square that moves in a class-given direction."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for s in range(1, subjects + 1):
+        for k, emotion in enumerate(CLASSES):
+            folder = root / f"sub{s:02d}" / f"EP{k:02d}"
+            folder.mkdir(parents=True)
+            paths = []
+            for t in range(frames):
+                img = (rng.random((size, size, 3)) * 40).astype(np.uint8)
+                x = 8 + t * (k - 1)
+                img[8:14, x:x + 6] = 255
+                path = folder / f"img{t + 1}.png"
+                cv2.imwrite(str(path), img)
+                paths.append(path)
+            rows.append({"dataset": "casme2", "subject": f"sub{s:02d}", "clip": f"EP{k:02d}", "emotion": emotion,
+                         "onset": 1, "apex": 2, "offset": frames, "aus": "", "frames": paths})
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory):
+    return make_clips(tmp_path_factory.mktemp("clips"))
+
+
+@pytest.fixture(scope="module")
+def prep(clips, tmp_path_factory):
+    return experiment.prepare("casme2", SETTINGS, "bilen", df=clips, cache_dir=tmp_path_factory.mktemp("cache"),
+                              progress=False)
+
+
+def strip_times(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k not in results.TIME_KEYS}
+
+
+def test_inputs_are_112_uint8_cached_and_apex_is_the_apex_frame(clips, tmp_path, monkeypatch):
+    di = experiment.inputs(clips, "bilen", cache_dir=tmp_path, progress=False)
+    assert di.shape == (len(clips), 112, 112, 3) and di.dtype == np.uint8
+    cached = list(tmp_path.glob("casme2-bilen-112-*.npz"))
+    assert len(cached) == 1 and not list(tmp_path.glob(".*"))  # no temp file left
+
+    def boom(*a):
+        raise AssertionError("recomputed although cached")
+
+    monkeypatch.setattr(experiment, "_one_input", boom)
+    np.testing.assert_array_equal(experiment.inputs(clips, "bilen", cache_dir=tmp_path, progress=False), di)
+    monkeypatch.undo()
+    apex = experiment.inputs(clips.iloc[:1], "apex-frame", cache_dir=None, progress=False)[0]
+    frame = cv2.cvtColor(cv2.imread(str(clips.frames[0][1])), cv2.COLOR_BGR2RGB)  # apex = 2 -> img2
+    np.testing.assert_array_equal(apex, cv2.resize(frame, (112, 112), interpolation=cv2.INTER_AREA))
+    with pytest.raises(ValueError, match="variant 'mean'"):
+        experiment.inputs(clips, "mean", cache_dir=None)
+
+
+def test_grouped_subjects_keep_subjects_on_one_side(clips):
+    grouped = experiment.group_subjects(clips, 3)
+    assert grouped["subject"].nunique() == 3
+    assert grouped.groupby(clips["subject"])["subject"].nunique().max() == 1  # a subject in one group
+    folds = protocols.split(grouped, "loso", augmentation=False)
+    assert len(folds) == 3
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested) == list(range(len(clips)))  # every clip tested once
+    for f in folds:
+        assert not set(clips.subject.iloc[f.train]) & set(clips.subject.iloc[f.test])
+    assert experiment.group_subjects(clips, None) is clips
+
+
+def test_run_writes_a_record_and_skips_it_next_time(prep, tmp_path):
+    fold = experiment.folds(prep, "paper", SETTINGS, 0)[0]
+    path, trained = experiment.run_fold(prep, fold, model="learnet", profile="smoke", settings=SETTINGS,
+                                        results_dir=tmp_path, device="cpu", progress=False)
+    assert trained and path == tmp_path / "smoke/casme2/paper/learnet/bilen-seed0-fold000.json"
+    r = results.read(path)
+    assert r["labels"] == list(CLASSES) and np.sum(r["confusion"]) == len(fold.test)
+    assert 0 <= r["metrics"]["accuracy"] <= 1 and r["device"] == "cpu"
+    assert r["sizes"]["train_images"] == 2 * len(fold.train) and r["sizes"]["image_size"] == 112
+    assert len(r["extra"]["history"]["loss"]) == 2 and r["extra"]["momentum"] == 0.9
+    assert r["git"]["commit"] and r["versions"]["torch"]
+    assert not list((tmp_path / experiment.CHECKPOINT_DIR).rglob("*.pt"))  # checkpoint removed
+    before = path.read_text()
+    again, trained = experiment.run_fold(prep, fold, model="learnet", profile="smoke", settings=SETTINGS,
+                                         results_dir=tmp_path, device="cpu", progress=False)
+    assert again == path and not trained and path.read_text() == before
+
+
+class Killed(RuntimeError):
+    pass
+
+
+def test_resume_after_a_kill_equals_an_uninterrupted_run(prep, tmp_path):
+    fold = experiment.folds(prep, "loso", SETTINGS, 0)[1]
+    settings = {**SETTINGS, "epochs": 3}
+    kw = dict(model="learnet", profile="smoke", settings=settings, device="cpu", progress=False)
+    whole, _ = experiment.run_fold(prep, fold, results_dir=tmp_path / "a", **kw)
+
+    def kill_after_epoch_2(epoch, history):
+        if epoch == 2:
+            raise Killed
+
+    with pytest.raises(Killed):
+        experiment.run_fold(prep, fold, results_dir=tmp_path / "b", on_epoch=kill_after_epoch_2, **kw)
+    ckpts = list((tmp_path / "b" / experiment.CHECKPOINT_DIR).rglob("*.pt"))
+    assert len(ckpts) == 1 and not list((tmp_path / "b").rglob("*.json"))
+
+    def must_start_at_3(epoch, history):
+        assert epoch == 3, f"resumed run trained epoch {epoch} again"
+
+    resumed, trained = experiment.run_fold(prep, fold, results_dir=tmp_path / "b", resume=True,
+                                           on_epoch=must_start_at_3, **kw)
+    assert trained
+    a, b = results.read(whole), results.read(resumed)
+    assert strip_times(a) == strip_times(b)  # same history, predictions, metrics
+    # and two uninterrupted CPU runs with one seed are identical apart from times
+    again, _ = experiment.run_fold(prep, fold, results_dir=tmp_path / "c", **kw)
+    assert strip_times(results.read(again)) == strip_times(a)
+
+
+def test_cli_train_writes_skips_and_reproduce_tables(clips, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(experiment, "clips", lambda dataset, settings=None: clips)
+    monkeypatch.setattr(experiment, "CACHE_DIR", tmp_path / "cache")
+    args = ["train", "--dataset", "casme2", "--protocol", "paper", "--profile", "smoke",
+            "--results", str(tmp_path / "r"), "--device", "cpu", "--quiet"]
+    assert cli.main(args) == 0
+    records = list((tmp_path / "r").rglob("*.json"))
+    assert len(records) == 1
+    rec = json.loads(records[0].read_text())
+    assert {k: rec[k] for k in ("dataset", "protocol", "model", "profile", "variant", "seed", "fold")} == \
+        {"dataset": "casme2", "protocol": "paper", "model": "learnet", "profile": "smoke", "variant": "bilen",
+         "seed": 0, "fold": 0}
+    stamp = records[0].stat().st_mtime_ns
+    assert cli.main(args) == 0
+    assert records[0].stat().st_mtime_ns == stamp  # skipped, not re-run
+    assert "accuracy" in capsys.readouterr().out
+    assert cli.main(["reproduce", "--profile", "smoke", "--datasets", "casme2", "--models", "learnet",
+                     "--protocols", "paper", "--results", str(tmp_path / "r"), "--device", "cpu", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "casme2" in out and "paper" in out and records[0].stat().st_mtime_ns == stamp
+    assert cli.main(["train", "--dataset", "casme2", "--protocol", "paper", "--profile", "smoke", "--fold", "3",
+                     "--results", str(tmp_path / "r"), "--quiet"]) == 2
+    assert "fold 3" in capsys.readouterr().err
