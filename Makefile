@@ -12,8 +12,12 @@ PROFILE ?= book
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
-EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
+# 04_training runs once per synthetic twin (or licensed dataset) into book/04_training_<dataset>.ipynb
+TWINS     := casme casme2 casme_sq smic
+PER_TWIN  := notebooks/04_training.ipynb
+TRAINING  := $(foreach d,$(TWINS),book/04_training_$(d).ipynb)
+NOTEBOOKS := $(filter-out $(PER_TWIN),$(sort $(wildcard notebooks/[0-9]*.ipynb)))
+EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS)) $(TRAINING)
 PACKAGE   := $(wildcard learnet_lite/*.py)
 
 .PHONY: help setup book notebooks html test test-unit test-notebooks test-book lab bench clean browser
@@ -55,6 +59,15 @@ book/%.ipynb: notebooks/%.ipynb notebooks/params/$(PROFILE).yaml $(PACKAGE) | se
 	papermill --kernel $(KERNEL) --cwd notebooks -p profile $(PROFILE) --progress-bar \
 	  $< _build/.papermill/$*.ipynb
 	@mv _build/.papermill/$*.ipynb $@
+
+book/04_training_%.ipynb: $(PER_TWIN) notebooks/params/$(PROFILE).yaml $(PACKAGE) | setup
+	@mkdir -p _build/.papermill
+	papermill --kernel $(KERNEL) --cwd notebooks -p profile $(PROFILE) -p dataset $* --progress-bar \
+	  $< _build/.papermill/04_training_$*.ipynb
+	@mv _build/.papermill/04_training_$*.ipynb $@
+
+# The results chapter tabulates the records the training and protocol chapters wrote.
+book/05_results.ipynb: $(TRAINING) $(filter book/06_%,$(EXECUTED))
 
 html: | setup
 	jupyter-book build . --warningiserror --nitpick --keep-going --quiet

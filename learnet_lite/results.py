@@ -318,3 +318,81 @@ def _tables_command(args) -> int:
         table.to_csv(tmp, index=False)
         os.replace(tmp, out)
     return 0
+
+
+# the paper's class abbreviations in Figs. 7-10 -> the class names of our records
+PAPER_CLASS_NAMES = {"happy": "happiness", "sad": "sadness"}
+
+
+def fill_command(profile: str, dataset: str, model: str, protocols) -> str:
+    """The command that records the missing runs of one table cell group."""
+    return (f"learnet-lite reproduce --profile {profile} --datasets {dataset} --models {model} "
+            f"--protocols {' '.join(protocols)}")
+
+
+def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "bilen",
+                protocols=("paper", "paper-leaky", "loso")) -> pd.DataFrame:
+    """Table III (``"table3"``) or IV (``"table4"``) beside our runs of one profile and input
+    variant (:func:`beside_paper`). A paper row whose class count differs from our records'
+    (Table IV's 2-class SMIC) gets no numbers of ours; ``fill`` names the command that
+    records whatever of a CNN row was not run (empty for the quoted handcrafted rows)."""
+    from . import paper
+
+    rows = paper.table(name)
+    sel = records
+    if not records.empty:
+        sel = records[(records["profile"] == profile) & (records["variant"] == variant)]
+    table = aggregate(sel) if not sel.empty else pd.DataFrame(columns=list(GROUP))
+    out = beside_paper(table, rows, protocols)
+    n_classes = {d: len(g["labels"].iloc[0]) for d, g in sel.groupby("dataset")} if not sel.empty else {}
+    fills = []
+    for i, row in out.iterrows():
+        model = row["our_model"]
+        if model is None:
+            fills.append("")
+            continue
+        ours = n_classes.get(row["dataset"])
+        if ours is not None and int(row["classes"]) != ours:
+            for p in protocols:
+                for k in ("acc", "std", "diff", "uf1", "uar", "repeats"):
+                    out.at[i, f"{k}_{p}"] = float("nan")
+            out.at[i, "not_run"] = ",".join(protocols)
+            fills.append(f"not run: our {row['dataset']} records have {ours} classes, this row {int(row['classes'])}")
+            continue
+        missing = [p for p in protocols if pd.isna(row[f"acc_{p}"])]
+        fills.append(fill_command(profile, row["dataset"], model, missing) if missing else "")
+    out["fill"] = fills
+    return out
+
+
+def confusion_beside_paper(number: int, records: pd.DataFrame, profile: str, variant: str = "bilen",
+                           model: str = "learnet", prefer=("paper", "loso", "paper-leaky")):
+    """Fig. ``number`` (7-10) as printed and our pooled confusion in the same class order
+    and orientation (rows = the printed 'PREDICTED LABEL' axis, columns = 'TRUE LABEL';
+    each column a true class, normalised to sum 1). Returns ``(paper, ours, protocol)``;
+    ``ours`` is None when no record of the dataset exists (then ``protocol`` is None)."""
+    printed = paper_figure(number)  # index true, columns predicted
+    from . import paper
+
+    dataset = str(paper.table(f"fig{number}")["dataset"].iloc[0])
+    paper_view = printed.T  # rows predicted, columns true: as printed
+    names = [PAPER_CLASS_NAMES.get(c, c) for c in paper_view.columns]
+    sel = pd.DataFrame()
+    if not records.empty:
+        sel = records[(records["profile"] == profile) & (records["variant"] == variant)
+                      & (records["model"] == model) & (records["dataset"] == dataset)]
+    for protocol in prefer:
+        runs = sel[sel["protocol"] == protocol] if not sel.empty else sel
+        if runs.empty:
+            continue
+        cm, labels = pooled_confusion(runs)
+        pos = {c: i for i, c in enumerate(labels)}
+        full = np.zeros((len(names), len(names)))
+        for a, ta in enumerate(names):
+            for b, tb in enumerate(names):
+                if ta in pos and tb in pos:
+                    full[a, b] = cm[pos[ta], pos[tb]]  # rows true, columns predicted
+        rates = metrics.normalize_rows(full).T  # -> rows predicted, columns true
+        ours = pd.DataFrame(rates, index=paper_view.index, columns=paper_view.columns)
+        return paper_view, ours, protocol
+    return paper_view, None, None

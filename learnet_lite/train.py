@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 MOMENTUM = 0.9
 WEIGHT_DECAY = 0.0

@@ -37,9 +37,12 @@ def run_notebook(tmp_path_factory):
 
     cache: dict = {}
     out_dir = tmp_path_factory.mktemp("executed")
+    records = tmp_path_factory.mktemp("records")  # run records of the smoke runs, not data/results
 
     def _run(name: str, **parameters):
         parameters.setdefault("profile", "smoke")
+        if "results_dir =" in (NOTEBOOKS / f"{name}.ipynb").read_text(encoding="utf-8"):
+            parameters.setdefault("results_dir", str(records))
         key = (name, tuple(sorted(parameters.items())))
         if key not in cache:
             out = out_dir / f"{name}-{len(cache)}.ipynb"

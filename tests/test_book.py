@@ -29,6 +29,16 @@ def toc_files() -> list[str]:
     return files
 
 
+PER_DATASET = "04_training"  # run once per dataset by the Makefile: book/04_training_<dataset>
+
+
+def notebook_for(stem: str) -> tuple[str, dict]:
+    """The notebook and the parameters that make ``book/<stem>.ipynb``."""
+    if stem.startswith(PER_DATASET + "_"):
+        return PER_DATASET, {"dataset": stem[len(PER_DATASET) + 1:]}
+    return stem, {}
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, run_notebook):
     """Build the book in a scratch copy (the user's book/ and _build/ are left alone)."""
@@ -43,8 +53,9 @@ def built_book(tmp_path_factory, run_notebook):
         shutil.copy(md, src / "book" / md.name)
     for entry in toc_files():
         stem = Path(entry).name
-        if (REPO / "notebooks" / f"{stem}.ipynb").is_file():
-            nb, _ = run_notebook(stem)
+        name, params = notebook_for(stem)
+        if (REPO / "notebooks" / f"{name}.ipynb").is_file():
+            nb, _ = run_notebook(name, **params)
             nbformat.write(nb, src / "book" / f"{stem}.ipynb")
     jb = Path(sys.executable).with_name("jupyter-book")
     proc = subprocess.run([str(jb), "build", str(src), "--warningiserror", "--nitpick", "--keep-going"],

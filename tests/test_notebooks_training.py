@@ -1,0 +1,51 @@
+"""Smoke runs of the training, protocols and results chapters (profile smoke), glued values
+checked against what the package computes for the same settings."""
+
+from __future__ import annotations
+
+import pytest
+
+from learnet_lite import profiles
+
+pytestmark = pytest.mark.notebook
+
+SMOKE = profiles.load("smoke")
+
+
+def test_training_chapter_trains_every_fold_and_scores(run_notebook):
+    nb, g = run_notebook("04_training", dataset="casme2", protocol="loso")
+    assert g["dataset_name"] == "casme2"
+    assert g["n_folds"] == SMOKE["loso_groups"] and g["epochs"] == SMOKE["epochs"]
+    assert g["n_classes"] == 7 and g["chance_uniform"] == pytest.approx(1 / 7)
+    assert 1 / 7 <= g["chance_majority"] < 1
+    assert g["train_images"] > 0 and g["device_used"] in ("cpu", "cuda")
+    for key in ("accuracy", "uf1", "uar"):
+        assert 0 <= g[key] <= 1
+    figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert len(figures) == 2  # learning curves, confusion matrix
+
+
+def test_protocols_chapter_counts_leaks_and_compares(run_notebook):
+    _, g = run_notebook("06_protocols", dataset="casme2")
+    assert g["copies"] == 2  # smoke: 0 degrees x {as is, flipped}
+    assert g["leaky_share"] > 0.5  # most leaky test images have a copy of their clip in training
+    assert g["paper_share"] == 0 and g["loso_share"] == 0
+    assert g["paper_subjects_both"] > 0 and g["loso_subjects_both"] == 0
+    for key in ("leaky", "paper", "loso", "apex"):
+        assert 0 <= g[f"acc_{key}"] <= 1 and 0 <= g[f"uar_{key}"] <= 1
+    assert g["chance_uar"] == pytest.approx(1 / 7)
+
+
+def test_results_chapter_tables_from_the_records(run_notebook):
+    run_notebook("04_training", dataset="casme2", protocol="loso")
+    run_notebook("06_protocols", dataset="casme2")  # records of paper, paper-leaky, loso
+    nb, g = run_notebook("05_results")
+    assert g["n_records"] >= 2 * SMOKE["loso_groups"] + 2
+    assert g["casme2_loso"].endswith("%")
+    assert g["casme2_paper_acc"] == pytest.approx(76.57)  # Table III, read from data/paper
+    assert g["cells_run"] >= 3  # casme2 LEARNet under the three protocols
+    assert "Fig. 8: paper" in g["figs_shown"]
+    text = "\n".join(str(o.get("data", {}).get("text/html", "")) for c in nb.cells for o in c.get("outputs", []))
+    # the smoke profile trains LEARNet only: the VGG rows name the command that fills them
+    assert "learnet-lite reproduce --profile smoke --datasets casme2 --models vgg16" in text
+    assert "quoted from" in text
