@@ -348,7 +348,7 @@ def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "
     fills = []
     for i, row in out.iterrows():
         model = row["our_model"]
-        if model is None:
+        if not isinstance(model, str) or not model:  # a quoted handcrafted row
             fills.append("")
             continue
         ours = n_classes.get(row["dataset"])

@@ -1,0 +1,61 @@
+"""Tables III/IV and Figs. 7-10 beside the paper, from fabricated run records."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from learnet_lite import results
+
+CASME2 = ["disgust", "fear", "happiness", "others", "repression", "sadness", "surprise"]
+SMIC = ["disgust", "fear", "happiness", "sadness", "surprise"]
+
+
+def write(folder, dataset, labels, protocol, y_true, y_pred, fold=0, n_folds=1):
+    rec = results.make_record(dataset=dataset, protocol=protocol, model="learnet", profile="smoke",
+                              variant="bilen", seed=0, fold=fold, y_true=y_true, y_pred=y_pred, labels=labels,
+                              sizes={}, device="cpu", wall_time_s=1.0, n_folds=n_folds)
+    results.write(rec, folder)
+
+
+@pytest.fixture()
+def records(tmp_path):
+    # casme2 loso, 2 folds: 3 of 4 right; smic paper: 1 of 2 right
+    write(tmp_path, "casme2", CASME2, "loso", ["disgust", "happiness"], ["disgust", "happiness"], 0, 2)
+    write(tmp_path, "casme2", CASME2, "loso", ["others", "happiness"], ["others", "disgust"], 1, 2)
+    write(tmp_path, "smic", SMIC, "paper", ["fear", "surprise"], ["fear", "fear"])
+    return results.load_records(tmp_path)
+
+
+def test_table3_puts_ours_beside_the_paper_and_names_what_is_missing(records):
+    t = results.paper_table("table3", records, "smoke")
+    row = t[(t.method == "LEARNet") & (t.dataset == "casme2")].iloc[0]
+    assert row.accuracy == pytest.approx(76.57)
+    assert row.acc_loso == pytest.approx(75.0) and row.diff_loso == pytest.approx(75.0 - 76.57)
+    assert np.isnan(row.acc_paper)
+    assert row.fill == "learnet-lite reproduce --profile smoke --datasets casme2 --models learnet --protocols paper paper-leaky"
+    vgg = t[(t.method == "VGG-16") & (t.dataset == "casme2")].iloc[0]
+    assert "--models vgg16 --protocols paper paper-leaky loso" in vgg.fill
+    quoted = t[t.quoted.astype(bool)]
+    assert len(quoted) and (quoted.fill == "").all() and quoted.acc_loso.isna().all()
+    assert results.paper_table("table3", records, "book").acc_loso.isna().all()  # other profile: nothing
+
+
+def test_table4_leaves_the_two_class_rows_to_a_two_class_run(records):
+    t = results.paper_table("table4", records, "smoke")
+    five = t[(t.method == "LEARNet") & (t.classes == 5)].iloc[0]
+    two = t[(t.method == "LEARNet") & (t.classes == 2)].iloc[0]
+    assert five.acc_paper == pytest.approx(50.0)
+    assert np.isnan(two.acc_paper) and "5 classes" in two.fill
+
+
+def test_confusion_in_the_papers_order_and_orientation(records):
+    printed, ours, protocol = results.confusion_beside_paper(8, records, "smoke")
+    assert protocol == "loso"
+    assert list(printed.columns) == list(ours.columns) == list(ours.index)
+    assert list(printed.columns)[:3] == ["disgust", "fear", "happy"]
+    # columns are true classes: happiness (printed 'happy') was right once, called disgust once
+    assert ours.loc["happy", "happy"] == pytest.approx(0.5) and ours.loc["disgust", "happy"] == pytest.approx(0.5)
+    assert ours["disgust"].sum() == pytest.approx(1) and ours["fear"].sum() == 0  # absent class: zeros
+    _, none, p = results.confusion_beside_paper(7, records, "smoke")  # no casme records
+    assert none is None and p is None
