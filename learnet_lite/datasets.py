@@ -57,18 +57,23 @@ def read_frame(path: str | Path, color: bool = True) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if color else image
 
 
-def read_frames(frames, color: bool = True) -> np.ndarray:
+def read_frames(frames, color: bool = True, channel_order: str = "RGB") -> np.ndarray:
     """Read a clip: a folder (frames listed in time order) or a list of frame paths (kept in
     the given order) -> uint8 array (T, H, W, 3) or (T, H, W). Every frame must have the
-    size and channel count of the first; the error names the first frame that differs."""
+    size and channel count of the first; the error names the first frame that differs.
+    ``channel_order="BGR"`` skips OpenCV's per-frame conversion to RGB (for callers that
+    convert once later, e.g. on a dynamic image, which is linear in the frames)."""
+    if channel_order not in ("RGB", "BGR"):
+        raise ValueError(f"channel_order: expected 'RGB' or 'BGR', got {channel_order!r}")
     paths = list_frames(frames) if isinstance(frames, (str, Path)) else [Path(p) for p in frames]
     if not paths:
         raise DataError("expected at least one frame, got an empty list")
-    first = _read_checked(paths[0])
+    rgb = channel_order == "RGB"
+    first = _read_checked(paths[0], rgb)
     clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
     clip[0] = first
     for i, path in enumerate(paths[1:], start=1):
-        image = _read_checked(path)
+        image = _read_checked(path, rgb)
         if image.shape != first.shape:
             raise DataError(
                 f"{path}: expected a frame of shape {first.shape} like {paths[0].name}, got {image.shape}"
@@ -77,11 +82,12 @@ def read_frames(frames, color: bool = True) -> np.ndarray:
     if not color and clip.ndim == 4:
         import cv2
 
-        clip = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip])
+        code = cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY
+        clip = np.stack([cv2.cvtColor(f, code) for f in clip])
     return clip
 
 
-def _read_checked(path: Path) -> np.ndarray:
+def _read_checked(path: Path, rgb: bool = True) -> np.ndarray:
     """Read keeping the file's own channel count, so grey and colour frames are told apart."""
     import cv2
 
@@ -90,9 +96,10 @@ def _read_checked(path: Path) -> np.ndarray:
         raise DataError(f"{path}: could not read this file as an image")
     if image.dtype != np.uint8:
         raise DataError(f"{path}: expected an 8-bit image, got {image.dtype}")
-    if image.ndim == 3:
-        code = cv2.COLOR_BGRA2RGB if image.shape[2] == 4 else cv2.COLOR_BGR2RGB
-        image = cv2.cvtColor(image, code)
+    if image.ndim == 3 and image.shape[2] == 4:
+        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if rgb else cv2.COLOR_BGRA2BGR)
+    elif image.ndim == 3 and rgb:
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     return image
 
 

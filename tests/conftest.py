@@ -20,7 +20,8 @@ def glued_values(nb) -> dict:
             meta = out.get("metadata", {}).get("scrapbook", {})
             if "name" not in meta:
                 continue
-            text = out.get("data", {}).get("text/plain")
+            prefix = meta.get("mime_prefix", "")
+            text = out.get("data", {}).get(prefix + "text/plain")
             try:
                 values[meta["name"]] = ast.literal_eval(text)
             except (ValueError, SyntaxError, TypeError):

@@ -1,0 +1,189 @@
+"""Run records: round trip, no overwrite without force, atomic writes, tables from records."""
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from learnet_lite import metrics, paper, results
+
+LABELS = ["disgust", "happiness", "surprise"]
+
+
+def run(seed=0, fold=0, protocol="paper", n_folds=1, y_true=None, y_pred=None, **kw):
+    y_true = y_true if y_true is not None else ["disgust", "happiness", "surprise", "happiness"]
+    y_pred = y_pred if y_pred is not None else ["disgust", "happiness", "happiness", "happiness"]
+    args = dict(dataset="casme2", protocol=protocol, model="learnet", profile="smoke",
+                variant="bilen", seed=seed, fold=fold, y_true=y_true, y_pred=y_pred, labels=LABELS,
+                sizes={"train_clips": 10, "val_clips": 4, "test_clips": len(y_true),
+                       "train_images": np.int64(140)},
+                device="cpu", wall_time_s=1.5, n_folds=n_folds)
+    args.update(kw)
+    return results.make_record(**args)
+
+
+def test_record_round_trip(tmp_path):
+    rec = run(extra={"history": np.array([0.5, 0.25])})
+    assert not results.exists(tmp_path, **rec)
+    path = results.write(rec, tmp_path)
+    assert path == tmp_path / "smoke" / "casme2" / "paper" / "learnet" / "bilen-seed0-fold000.json"
+    assert results.exists(tmp_path, **rec)
+    back = results.read(path)
+    assert back == json.loads(json.dumps(rec))
+    assert back["metrics"]["accuracy"] == pytest.approx(3 / 4)
+    assert back["confusion"] == [[1, 0, 0], [0, 2, 0], [0, 1, 0]] and back["labels"] == LABELS
+    assert back["sizes"]["train_images"] == 140 and back["extra"]["history"] == [0.5, 0.25]
+    assert set(back["versions"]) >= {"torch", "torchvision", "numpy", "learnet_lite"}
+    assert set(back["git"]) == {"commit", "dirty"}
+    frame = results.load_records(tmp_path)
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    assert (row.dataset, row.protocol, row.seed, row.fold) == ("casme2", "paper", 0, 0)
+    assert row.uar == pytest.approx((1 + 1 + 0) / 3) and row.train_clips == 10
+    assert row.path == str(path)
+
+
+def test_existing_record_is_never_overwritten_without_force(tmp_path):
+    path = results.write(run(), tmp_path)
+    before = path.read_text()
+    with pytest.raises(FileExistsError, match=str(path)):
+        results.write(run(y_pred=["surprise"] * 4), tmp_path)
+    assert path.read_text() == before
+    results.write(run(y_pred=["surprise"] * 4), tmp_path, force=True)
+    assert results.read(path)["metrics"]["accuracy"] == pytest.approx(1 / 4)
+
+
+def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
+    rec = run()
+    rec["extra"] = {"model": object()}  # not JSON: json.dump fails half way
+    with pytest.raises(TypeError, match="cannot store"):
+        results.write(rec, tmp_path)
+    folder = results.record_path(tmp_path, **{k: rec[k] for k in results.IDENTITY}).parent
+    assert list(folder.iterdir()) == []  # neither the record nor a temp file
+    # a crash at the rename keeps the old record whole
+    path = results.write(run(), tmp_path)
+    before = path.read_text()
+
+    def crash(*args):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="disk gone"):
+        results.write(run(y_pred=["surprise"] * 4), tmp_path, force=True)
+    assert path.read_text() == before
+    assert [p.name for p in folder.iterdir()] == [path.name]
+
+
+def test_same_inputs_give_identical_records_apart_from_times():
+    a, b = run(), run()
+    strip = lambda r: {k: v for k, v in r.items() if k not in results.TIME_KEYS}  # noqa: E731
+    assert strip(a) == strip(b)
+
+
+def test_bad_identity():
+    with pytest.raises(ValueError, match="dataset='../x'"):
+        results.record_path("r", "../x", "paper", "learnet", "smoke", "bilen", 0, 0)
+    with pytest.raises(ValueError, match="seed=-1"):
+        results.record_path("r", "casme2", "paper", "learnet", "smoke", "bilen", -1, 0)
+    with pytest.raises(ValueError, match="lacks fold"):
+        results.exists("r", dataset="casme2", protocol="paper", model="learnet", profile="smoke",
+                       variant="bilen", seed=0)
+
+
+def test_unreadable_record_names_its_file(tmp_path):
+    bad = tmp_path / "smoke" / "x.json"
+    bad.parent.mkdir()
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="x.json"):
+        results.load_records(tmp_path)
+
+
+def test_aggregate_pools_folds_per_repeat_and_averages_repeats(tmp_path):
+    # LOSO, 2 repeats x 3 folds; repeat 1 misses nothing, the truth differs per fold
+    folds = [(["disgust", "disgust"], ["disgust", "happiness"]),
+             (["happiness"], ["happiness"]),
+             (["surprise", "happiness"], ["surprise", "surprise"])]
+    for seed in (0, 1):
+        for k, (yt, yp) in enumerate(folds):
+            yp = yp if seed == 0 else yt  # repeat 1 is perfect
+            results.write(run(seed=seed, fold=k, protocol="loso", n_folds=3, y_true=yt, y_pred=yp), tmp_path)
+    results.write(run(seed=0), tmp_path)  # a paper-protocol run: its own row
+    table = results.aggregate(results.load_records(tmp_path))
+    assert len(table) == 2
+    loso = table.set_index("protocol").loc["loso"]
+    yt = sum((f[0] for f in folds), [])
+    yp = sum((f[1] for f in folds), [])
+    rep0 = {"accuracy": metrics.accuracy(yt, yp), "uf1": metrics.uf1(yt, yp), "uar": metrics.uar(yt, yp)}
+    for m in ("accuracy", "uf1", "uar"):
+        assert loso[f"{m}_mean"] == pytest.approx((rep0[m] + 1.0) / 2)
+        assert loso[f"{m}_std"] == pytest.approx(np.std([rep0[m], 1.0], ddof=1))
+    assert loso["uf1_pooled"] == pytest.approx(metrics.uf1(yt + yt, yp + yt))
+    assert loso["repeats"] == 2 and loso["runs"] == 6 and loso["complete"]
+    assert loso["devices"] == "cpu"
+    # a missing fold is flagged, not silently averaged
+    frame = results.load_records(tmp_path)
+    partial = results.aggregate(frame[~((frame.protocol == "loso") & (frame.seed == 1) & (frame.fold == 2))])
+    assert not partial.set_index("protocol").loc["loso", "complete"]
+    assert results.aggregate(pd.DataFrame()).empty
+
+
+def test_pooled_confusion_aligns_class_orders():
+    frame = pd.DataFrame({"labels": [["a", "b"], ["b", "a"]], "confusion": [[[1, 2], [3, 4]], [[5, 6], [7, 8]]]})
+    cm, order = results.pooled_confusion(frame)
+    assert order == ["a", "b"]
+    np.testing.assert_array_equal(cm, [[1 + 8, 2 + 7], [3 + 6, 4 + 5]])
+
+
+def test_paper_tables_transcribed():
+    t3, t4 = paper.table("table3"), paper.table("table4")
+    learnet = t3[t3.model == "learnet"].set_index("dataset")["accuracy"]
+    assert learnet.to_dict() == {"casme": 80.62, "casme2": 76.57, "casme_sq": 76.33}
+    assert t3[t3.quoted].method.unique().tolist() == ["LBP-TOP-SVM", "LBP-TOP-ELM", "MDMO-SVM", "CNN-LSTN"]
+    assert t4.set_index(["model", "classes"]).loc[("learnet", 2), "accuracy"] == 91.09
+    for n, k in ((7, 8), (8, 7), (9, 3), (10, 5)):
+        fig = paper.table(f"fig{n}")
+        assert len(fig) == k * k and list(fig.columns) == ["dataset", "true", "predicted", "value"]
+        # as printed, rates sum to 1 per printed row (titled 'predicted'), up to rounding
+        np.testing.assert_allclose(fig.groupby("predicted")["value"].sum(), 1.0, atol=0.021)
+        assert any("Orientation" in line for line in paper.source_notes(f"fig{n}"))
+
+
+def test_beside_paper_puts_ours_next_to_the_paper(tmp_path):
+    for seed in (0, 1):
+        yp = ["disgust", "happiness", "surprise", "happiness"] if seed else None
+        results.write(run(seed=seed, dataset="casme2", y_pred=yp), tmp_path)
+    results.write(run(model="resnet18", dataset="casme2"), tmp_path)
+    table = results.aggregate(results.load_records(tmp_path))
+    t3 = paper.table("table3")
+    both = results.beside_paper(table, t3[t3.dataset == "casme2"]).set_index("method")
+    ours = 100 * (3 / 4 + 1) / 2
+    assert both.loc["LEARNet", "acc_paper"] == pytest.approx(ours)
+    assert both.loc["LEARNet", "diff_paper"] == pytest.approx(ours - 76.57)
+    assert both.loc["LEARNet", "repeats_paper"] == 2
+    assert both.loc["LEARNet", "not_run"] == "paper-leaky,loso"
+    assert both.loc["ResNet", "our_model"] == "resnet18"
+    assert both.loc["ResNet", "acc_paper"] == pytest.approx(75.0)
+    assert np.isnan(both.loc["VGG-16", "acc_paper"]) and both.loc["VGG-16", "not_run"] == "paper,paper-leaky,loso"
+    quoted = both.loc["MDMO-SVM"]
+    assert quoted["quoted"] and quoted["not_run"] == "" and np.isnan(quoted["acc_loso"])
+
+
+def test_paper_figure_as_printed():
+    fig = results.paper_figure(9)
+    assert list(fig.index) == list(fig.columns) == ["anger", "disgust", "happy"]
+    assert fig.loc["disgust", "anger"] == 0.17  # printed row ANGER (predicted), column DISGUST (true)
+
+
+def test_tables_command(tmp_path, capsys):
+    import argparse
+
+    results.write(run(), tmp_path)
+    parser = argparse.ArgumentParser()
+    results.add_cli(parser.add_subparsers())
+    out_csv = tmp_path / "table.csv"
+    args = parser.parse_args(["tables", "--results", str(tmp_path), "--csv", str(out_csv)])
+    assert args.func(args) == 0
+    assert "casme2" in capsys.readouterr().out
+    assert pd.read_csv(out_csv)["accuracy_mean"].iloc[0] == pytest.approx(0.75)
