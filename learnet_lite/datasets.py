@@ -608,10 +608,10 @@ def _cli_check(args) -> int:
             print(f"   cannot read: {exc}")
             status = 1
             continue
-        column = "smic_2class" if name == "smic" and args.label_set == "2class" else name
+        column = {"2class": "smic_2class", "3class": None}.get(args.label_set, name) if name == "smic" else name
         counts = class_counts(df)
         for c in sorted(set(counts.index) | {e for e in s.classes if args.label_set == "table2" or name != "smic"}):
-            paper = t2[column].get(c)
+            paper = t2[column].get(c) if column else None
             paper = "-" if paper is None or pd.isna(paper) else int(paper)
             print(f"   {c:<12} {int(counts.get(c, 0)):>4} clips   (Table II: {paper})")
         print(f"   total        {len(df):>4} clips, {int(df['n_frames'].sum()) if len(df) else 0} frames, "
