@@ -773,3 +773,59 @@ def _cli(args) -> int:
         print(f"{name}: {len(df)} clips, {int(df['n_frames'].sum())} frames at {base / name} "
               f"({time.perf_counter() - t0:.1f} s)")
     return 0
+
+
+def datasets_for(settings: dict, names=("casme", "casme2", "casme_sq", "smic"), progress: bool = True):
+    """The datasets a chapter reads -> (folder holding one folder per dataset, name -> clips).
+
+    With ``$DATA_ROOT`` set these are the licensed copies, only read. Otherwise the twins,
+    generated once with the profile's ``synth_amplitude``/``synth_scale``/``seed`` and reused
+    by every later chapter: full-size twins live in the data root (``data/synthetic``);
+    smaller ones (the smoke profile) in a folder of the system's temp directory.
+    """
+    import tempfile
+
+    from .profiles import data_root, using_synthetic_data
+
+    if not using_synthetic_data():
+        base = data_root()
+        return base, {n: load(n, base / n) for n in names}
+    amplitude = float(settings.get("synth_amplitude", DEFAULT_AMPLITUDE))
+    scale = float(settings.get("synth_scale", 1.0))
+    seed = int(settings.get("seed", 0))
+    if scale >= 1:
+        base = data_root()
+    else:
+        base = Path(tempfile.gettempdir()) / "learnet-lite-twins" / f"scale{scale:g}-amp{amplitude:g}-seed{seed}"
+    return base, {n: generate(n, base / n, seed=seed, amplitude=amplitude, scale=scale, progress=progress)
+                  for n in names}
+
+
+def frame_vs_motion(amplitude: float = DEFAULT_AMPLITUDE, seed: int = 0, subjects: int = 12,
+                    per_class: int = 3, side: int = 32, folds: int = 4) -> dict:
+    """The twins' honesty check: subject-independent (GroupKFold over subjects) logistic
+    regression on ``side``x``side`` grey images of balanced 4-class clips, fed the apex
+    frame, the mean frame or the dynamic image (Bilen weights) of the same clips.
+    -> {"apex": acc, "mean": acc, "dynamic": acc, "chance": 1/classes}."""
+    import cv2
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GroupKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from .dynamic import dynamic_image
+
+    d = example_clips(subjects=subjects, per_class=per_class, amplitude=amplitude, seed=seed)
+    grey = [c.mean(-1, dtype=np.float32) for c in d["clips"]]
+
+    def feat(img):
+        return cv2.resize(np.asarray(img, np.float32), (side, side), interpolation=cv2.INTER_AREA).ravel()
+
+    X = {"apex": [feat(c[a]) for c, a in zip(grey, d["apex"])],
+         "mean": [feat(c.mean(0)) for c in grey],
+         "dynamic": [feat(dynamic_image(c)) for c in grey]}
+    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+    out = {k: float(cross_val_score(clf, np.array(v), d["emotion"], groups=d["subject"],
+                                    cv=GroupKFold(folds)).mean()) for k, v in X.items()}
+    out["chance"] = 1 / len(set(d["emotion"]))
+    return out

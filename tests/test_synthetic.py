@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -135,42 +134,9 @@ def test_raw_layout_face_is_found_and_cropped(tmp_path):
     assert clip.shape == (5, 112, 112, 3)
 
 
-def _rank_pool(clip):
-    try:
-        from learnet_lite.dynamic import dynamic_image
-    except ImportError:         # the bilen weights, as DESIGN.md gives them
-        T = len(clip)
-        H = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, T + 1))])
-        t = np.arange(1, T + 1)
-        return np.tensordot(2 * (T - t + 1) - (T + 1) * (H[T] - H[t - 1]), clip, axes=1)
-    return dynamic_image(clip)
-
-
-def honesty(amplitude=synthetic.DEFAULT_AMPLITUDE, seed=0, subjects=12, side=32):
-    """Subject-independent (4-fold GroupKFold) logistic regression on 32x32 grey images:
-    apex frame, mean frame and dynamic image of the same balanced 4-class clips."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import GroupKFold, cross_val_score
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    d = synthetic.example_clips(subjects=subjects, per_class=3, amplitude=amplitude, seed=seed)
-    grey = [c.mean(-1, dtype=np.float32) for c in d["clips"]]
-
-    def feat(img):
-        return cv2.resize(np.asarray(img, np.float32), (side, side), interpolation=cv2.INTER_AREA).ravel()
-
-    X = {"apex": [feat(c[a]) for c, a in zip(grey, d["apex"])],
-         "mean": [feat(c.mean(0)) for c in grey],
-         "dynamic": [feat(_rank_pool(c)) for c in grey]}
-    clf = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
-    acc = {k: float(cross_val_score(clf, np.array(v), d["emotion"], groups=d["subject"],
-                                    cv=GroupKFold(4)).mean()) for k, v in X.items()}
-    return acc, 1 / len(set(d["emotion"]))
-
-
 def test_honesty_single_frame_near_chance_dynamic_image_above():
-    acc, chance = honesty()
+    acc = synthetic.frame_vs_motion()
+    chance = acc["chance"]
     print(f"default amplitude {synthetic.DEFAULT_AMPLITUDE}px, chance {chance:.3f}: {acc}")
     assert acc["apex"] < chance + 0.15 and acc["mean"] < chance + 0.15
     assert acc["dynamic"] > chance + 0.25
