@@ -438,7 +438,7 @@ def _casme_sq(s: DatasetSpec, root: Path, layout: str, problems: _Problems, veri
         frames = _frames_in_range(folder, onset, end, where, problems)
         if frames is None or not _verify(frames, where, problems, verify):
             continue
-        rows.append({"subject": subject, "clip": f"{folder_name}/{onset}", "label": str(vals[6]).strip(),
+        rows.append({"subject": subject, "clip": f"{folder_name}_{onset}", "label": str(vals[6]).strip(),
                      "onset": onset, "apex": apex, "offset": end, "aus": str(vals[5]).strip(),
                      "frames": frames, "type": str(vals[7]).strip()})
     return rows
@@ -469,7 +469,8 @@ def _smic(s: DatasetSpec, root: Path, layout: str, problems: _Problems, verify: 
                 except DataError as exc:
                     problems.add(where, str(exc))
                     continue
-                if not _verify(frames, where, problems, verify):
+                if not _prefix_ok(frames, s.prefix[layout], where, layout, problems) or \
+                        not _verify(frames, where, problems, verify):
                     continue
                 rows.append({"subject": subject_dir.name, "clip": clip_dir.name, "label": label_dir.name,
                              "onset": frame_number(frames[0]), "apex": None,

@@ -105,7 +105,7 @@ def test_casme_sq_offset_zero_uses_apex_and_naming_sheets(tmp_path):
     assert df.subject.tolist() == ["s15", "s15"]
     assert df.offset.tolist() == [9, 15]               # offset 0 -> the apex
     assert [frame_number(p) for p in df.iloc[1].frames] == [12, 13, 14, 15]
-    assert df.attrs["excluded"] == ["s15/15_0101disgustingteeth/16 (surprise)"]   # not a Table II class
+    assert df.attrs["excluded"] == ["s15/15_0101disgustingteeth_16 (surprise)"]   # not a Table II class
 
 
 def test_raw_and_cropped_prefixes(tmp_path):
