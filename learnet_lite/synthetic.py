@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import (CASME_SQ_SHEETS, SMIC_5CLASS_FILE, SMIC_FOLDER_CODES, DataError, load, spec)
+from .datasets import CASME_SQ_SHEETS, SMIC_5CLASS_FILE, SMIC_FOLDER_CODES, load, spec
 
 DEFAULT_AMPLITUDE = 1.0     # px, mean peak displacement; see the honesty test in tests/test_synthetic.py
 MARKER = ".learnet-twin.json"   # written last: a twin without it is incomplete
@@ -748,8 +748,10 @@ def generate_all(data_root: str | Path, names=("casme", "casme2", "casme_sq", "s
 
 
 def add_cli(subparsers):
-    p = subparsers.add_parser("synth", help="generate the synthetic twins of the datasets",
-                              description=generate.__doc__.split("\n\n")[0])
+    p = subparsers.add_parser(
+        "synth", help="generate the synthetic twins of the datasets",
+        description="Write the synthetic twin of each dataset under ROOT/<dataset> in the release's "
+                    "layout and sheet format (reusing a complete twin made with the same settings).")
     p.add_argument("datasets", nargs="*", default=["casme", "casme2", "casme_sq", "smic"],
                    help="which twins (default: all four)")
     p.add_argument("--root", help="folder holding one folder per dataset (default: the data root)")

@@ -196,3 +196,10 @@ def test_face_box_fallback_and_crop():
         faces.face_box(blank, fallback=None)
     clip = np.zeros((3, 60, 80, 3), np.uint8)
     assert faces.crop_clip(clip, box, 32).shape == (3, 32, 32, 3)
+
+
+def test_casme_sq_needs_its_naming_sheets(tmp_path):
+    write_xlsx(tmp_path / "CAS(ME)^2code_final.xlsx", [
+        ("CASME^2code_final", None, [[1, "v", 1, 2, 3, "4", "anger", "micro-expression", "x"]])])
+    with pytest.raises(DataError, match="expected 3 sheets"):
+        load("casme_sq", tmp_path)
