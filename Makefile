@@ -20,13 +20,14 @@ NOTEBOOKS := $(filter-out $(PER_TWIN),$(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS)) $(TRAINING)
 PACKAGE   := $(wildcard learnet_lite/*.py)
 
-.PHONY: help setup book notebooks html test test-unit test-notebooks test-book lab bench clean browser
+.PHONY: help setup book notebooks html reproduce test test-unit test-notebooks test-book lab bench clean browser
 
 help:
 	@echo "make book   set up .venv, execute every notebook (profile=$(PROFILE)) and build the book into _build/html"
 	@echo "make test   set up .venv and run all tests (unit, notebook smoke runs, book build + browser)"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
 	@echo "make bench  run the benchmarks in benchmarks/"
+	@echo "make reproduce PROFILE=paper ARGS='--device cuda'   train the grid of a profile (skips recorded runs), print the tables"
 	@echo "make setup  only create/refresh .venv (idempotent)"
 
 ## setup: .venv with the pinned dependencies, the project's kernel and vendored MathJax.
@@ -71,6 +72,10 @@ book/05_results.ipynb: $(TRAINING) $(filter book/06_%,$(EXECUTED))
 
 html: | setup
 	jupyter-book build . --warningiserror --nitpick --keep-going --quiet
+
+## reproduce: the training grid of a profile (learnet-lite reproduce), records under data/results/$(PROFILE)/.
+reproduce: setup
+	$(PY) -m learnet_lite.cli reproduce --profile $(PROFILE) $(ARGS)
 
 ## test: unit tests, papermill smoke runs with glued values asserted, book build + browser.
 test: setup browser
