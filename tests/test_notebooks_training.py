@@ -12,8 +12,15 @@ pytestmark = pytest.mark.notebook
 SMOKE = profiles.load("smoke")
 
 
-def test_training_chapter_trains_every_fold_and_scores(run_notebook):
-    nb, g = run_notebook("04_training", dataset="casme2", protocol="loso")
+@pytest.fixture(scope="module")
+def records(tmp_path_factory):
+    """This module's own records folder: the results chapter then sees exactly the runs of
+    the training and protocols chapters below, whatever other tests ran before."""
+    return str(tmp_path_factory.mktemp("training-records"))
+
+
+def test_training_chapter_trains_every_fold_and_scores(run_notebook, records):
+    nb, g = run_notebook("04_training", dataset="casme2", protocol="loso", results_dir=records)
     assert g["dataset_name"] == "casme2"
     assert g["n_folds"] == SMOKE["loso_groups"] and g["epochs"] == SMOKE["epochs"]
     assert g["n_classes"] == 7 and g["chance_uniform"] == pytest.approx(1 / 7)
@@ -25,8 +32,8 @@ def test_training_chapter_trains_every_fold_and_scores(run_notebook):
     assert len(figures) == 2  # learning curves, confusion matrix
 
 
-def test_protocols_chapter_counts_leaks_and_compares(run_notebook):
-    _, g = run_notebook("06_protocols", dataset="casme2")
+def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
+    _, g = run_notebook("06_protocols", dataset="casme2", results_dir=records)
     assert g["copies"] == 2  # smoke: 0 degrees x {as is, flipped}
     assert g["leaky_share"] > 0.5  # most leaky test images have a copy of their clip in training
     assert g["paper_share"] == 0 and g["loso_share"] == 0
@@ -42,11 +49,11 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook):
     assert g["chance_uar"] == pytest.approx(1 / 7)
 
 
-def test_results_chapter_tables_from_the_records(run_notebook):
-    run_notebook("04_training", dataset="casme2", protocol="loso")
-    run_notebook("06_protocols", dataset="casme2")  # records of paper, paper-leaky, loso
-    nb, g = run_notebook("05_results")
-    assert g["n_records"] >= 2 * SMOKE["loso_groups"] + 2
+def test_results_chapter_tables_from_the_records(run_notebook, records):
+    run_notebook("04_training", dataset="casme2", protocol="loso", results_dir=records)
+    run_notebook("06_protocols", dataset="casme2", results_dir=records)  # paper, paper-leaky, loso, apex
+    nb, g = run_notebook("05_results", results_dir=records)
+    assert g["n_records"] == 2 * SMOKE["loso_groups"] + 2  # loso (dynamic and apex) + paper + paper-leaky
     assert g["casme2_loso"].endswith("%")
     assert g["casme2_paper_acc"] == pytest.approx(76.57)  # Table III, read from data/paper
     assert g["cells_run"] >= 3  # casme2 LEARNet under the three protocols
