@@ -396,4 +396,13 @@ def _reproduce_command(args) -> int:
         return 0
     cols = list(results.GROUP) + ["repeats", "complete", "accuracy_mean", "accuracy_std", "uf1_pooled", "uar_pooled"]
     print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    records = results.load_records(Path(args.results) / args.profile)
+    variant = args.variant or profiles.load(args.profile).get("variant", "bilen")
+    for name in ("table3", "table4"):  # the paper's CNN rows beside ours (percent)
+        t = results.paper_table(name, records, args.profile, variant)
+        t = t[t["our_model"].map(lambda m: isinstance(m, str) and bool(m))]
+        shown = ["method", "dataset", "classes", "accuracy"] + [f"acc_{p}" for p in protocols.PROTOCOLS]
+        print(f"\n{name} (accuracy %, paper beside ours, profile {args.profile}):")
+        print(t[shown].rename(columns={"accuracy": "paper"}).to_string(index=False, float_format=lambda x: f"{x:.2f}",
+                                                                         na_rep="-"))
     return 0
