@@ -6,7 +6,10 @@ test data never reaches this module). :func:`predict` returns labels.
 
 * Optimiser. The paper gives SGD, lr 1e-3, mini-batch 25, 100 epochs and nothing else.
   We use momentum 0.9 (the usual value; plain SGD at lr 1e-3 barely moves a randomly
-  initialised net in the book's few epochs, ``momentum=0`` restores it) and no weight
+  initialised net in the book's few epochs: on the CASME II twin, ``paper`` split, 10
+  epochs, the training loss fell from 1.96 to 0.99 without momentum and test accuracy
+  stayed at the largest class's share, 0.41, against 0.07 and 0.61 with it;
+  ``momentum=0`` restores plain SGD) and no weight
   decay (none is stated and Keras' SGD, the authors' framework, has none by default; the
   model's dropout 0.5 is its stated regulariser).
 * Device. ``device="auto"`` picks CUDA when present; there the forward pass runs under
