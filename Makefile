@@ -17,11 +17,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
 PACKAGE   := $(wildcard learnet_lite/*.py)
 
-.PHONY: help setup book notebooks html test test-unit test-notebooks test-book lab bench clean browser
+.PHONY: help setup book notebooks html student test test-unit test-notebooks test-book lab bench clean browser
 
 help:
 	@echo "make book   set up .venv, execute every notebook (profile=$(PROFILE)) and build the book into _build/html"
 	@echo "make test   set up .venv and run all tests (unit, notebook smoke runs, book build + browser)"
+	@echo "make student  write the student edition (notebooks and book without solutions) to student/"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
 	@echo "make bench  run the benchmarks in benchmarks/"
 	@echo "make setup  only create/refresh .venv (idempotent)"
@@ -59,6 +60,11 @@ book/%.ipynb: notebooks/%.ipynb notebooks/params/$(PROFILE).yaml $(PACKAGE) | se
 
 html: | setup
 	jupyter-book build . --warningiserror --nitpicky --keep-going --quiet
+
+## student: the notebooks and the book without the exercises' solutions, into student/
+## (from the executed notebooks of `make notebooks`; see book/teaching.md).
+student: setup notebooks
+	$(PY) -m learnet_lite.cli student --profile $(PROFILE)
 
 ## test: unit tests, papermill smoke runs with glued values asserted, book build + browser.
 test: setup browser

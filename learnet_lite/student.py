@@ -137,7 +137,7 @@ def _toc_files(root: Path) -> list[str]:
     return files
 
 
-def _executed(name: str, executed_dir: Path, profile: str, workdir: Path) -> Path:
+def _executed(name: str, executed_dir: Path, profile: str, workdir: Path, root: Path) -> Path:
     """The executed instructor notebook ``name`` (from ``make notebooks``), or a fresh
     papermill run at ``profile`` when there is none."""
     path = executed_dir / f"{name}.ipynb"
@@ -147,8 +147,8 @@ def _executed(name: str, executed_dir: Path, profile: str, workdir: Path) -> Pat
 
     out = workdir / f"{name}.executed.ipynb"
     print(f"student: {path} not found; executing notebooks/{name}.ipynb (profile {profile})")
-    pm.execute_notebook(str(REPO_ROOT / "notebooks" / f"{name}.ipynb"), str(out), parameters={"profile": profile},
-                        kernel_name="learnet-lite", cwd=str(REPO_ROOT / "notebooks"), progress_bar=False)
+    pm.execute_notebook(str(root / "notebooks" / f"{name}.ipynb"), str(out), parameters={"profile": profile},
+                        kernel_name="learnet-lite", cwd=str(root / "notebooks"), progress_bar=False)
     return out
 
 
@@ -179,28 +179,33 @@ def _leaked(text: str, lines: set[str]) -> str | None:
 
 
 def build(out: str | Path = REPO_ROOT / "student", *, profile: str = "book", book: bool = True,
-          executed_dir: str | Path = REPO_ROOT / "book", quiet: bool = True) -> Path:
-    """Write the student edition to ``out`` (see the module docstring); returns ``out``."""
+          executed_dir: str | Path | None = None, quiet: bool = True, root: str | Path = REPO_ROOT) -> Path:
+    """Write the student edition of the book at ``root`` (the repository) to ``out`` (see the
+    module docstring); executed notebooks come from ``executed_dir`` (``root/book``).
+    Returns ``out``."""
     import nbformat
 
-    out, executed_dir = Path(out).resolve(), Path(executed_dir)
+    root = Path(root).resolve()
+    out = Path(out).resolve()
+    executed_dir = Path(executed_dir) if executed_dir is not None else root / "book"
     if out.exists() and not (out / MARKER).is_file():
         raise FileExistsError(f"{out} exists and was not written by 'learnet-lite student'; move it away first")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
-        sources = sorted((REPO_ROOT / "notebooks").glob("[0-9]*.ipynb"))
+        sources = sorted((root / "notebooks").glob("[0-9]*.ipynb"))
         (tmp / "notebooks").mkdir()
-        shutil.copytree(REPO_ROOT / "notebooks" / "params", tmp / "notebooks" / "params")
+        if (root / "notebooks" / "params").is_dir():
+            shutil.copytree(root / "notebooks" / "params", tmp / "notebooks" / "params")
         solutions, n_checks = set(), 0
         for src in sources:
             nb = nbformat.read(src, as_version=4)
             solutions |= solution_lines(nb)
-            student = student_notebook(nb, where=str(src.relative_to(REPO_ROOT)))
+            student = student_notebook(nb, where=str(src.relative_to(root)))
             n_checks += sum(is_check(c) for c in student.cells)
             _write_atomic_nb(student, tmp / "notebooks" / src.name)
         if book:
-            _build_book(tmp, executed_dir, profile, quiet)
+            _build_book(tmp, executed_dir, profile, quiet, root)
         leaks = [(p, line) for p in tmp.rglob("*") if p.suffix in (".ipynb", ".html") and p.is_file()
                  for line in [_leaked(p.read_text(encoding="utf-8"), solutions)] if line]
         if leaks:
@@ -220,33 +225,24 @@ def build(out: str | Path = REPO_ROOT / "student", *, profile: str = "book", boo
     return out
 
 
-def _build_book(tmp: Path, executed_dir: Path, profile: str, quiet: bool) -> None:
-    import nbformat
+def _build_book(tmp: Path, executed_dir: Path, profile: str, quiet: bool, root: Path) -> None:
     import yaml
 
     src = tmp / "_src"
     src.mkdir()
     for name in ("_config.yml", "_toc.yml"):
-        shutil.copy2(REPO_ROOT / name, src / name)
-    if (REPO_ROOT / "_static").is_dir():
-        shutil.copytree(REPO_ROOT / "_static", src / "_static")
+        shutil.copy2(root / name, src / name)
+    if (root / "_static").is_dir():
+        shutil.copytree(root / "_static", src / "_static")
     config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'Book')} (student edition)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
     (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    for entry in _toc_files(REPO_ROOT):
-        target = src / entry
-        target.parent.mkdir(parents=True, exist_ok=True)
-        md = REPO_ROOT / f"{entry}.md"
-        if md.is_file():
-            shutil.copy2(md, target.with_suffix(".md"))
-            continue
-        name = Path(entry).name
-        if not (REPO_ROOT / "notebooks" / f"{name}.ipynb").is_file():
-            raise FileNotFoundError(f"_toc.yml lists {entry}, but neither {md} nor notebooks/{name}.ipynb exists")
-        nb = nbformat.read(_executed(name, executed_dir, profile, tmp), as_version=4)
-        _write_atomic_nb(student_notebook(nb, where=f"{executed_dir.name}/{name}.ipynb", clear_outputs=False),
-                         target.with_suffix(".ipynb"))
+    work = Path(tempfile.mkdtemp(prefix="learnet-student-"))  # fresh executions, never in the edition
+    try:
+        _copy_entries(src, executed_dir, profile, root, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     jb = Path(sys.executable).with_name("jupyter-book")
     cmd = [str(jb if jb.exists() else "jupyter-book"), "build", str(src), "--path-output", str(tmp),
            "--warningiserror", "--nitpick", "--keep-going"] + (["--quiet"] if quiet else [])
@@ -255,6 +251,26 @@ def _build_book(tmp: Path, executed_dir: Path, profile: str, quiet: bool) -> Non
         tail = ((result.stdout or "") + (result.stderr or ""))[-3000:] if quiet else ""
         raise RuntimeError(f"the student book did not build ({' '.join(cmd)}):\n{tail}")
     shutil.rmtree(src)
+
+
+def _copy_entries(src: Path, executed_dir: Path, profile: str, root: Path, work: Path) -> None:
+    """Every page of the table of contents into ``src``: prose as is, notebooks executed and
+    without solutions."""
+    import nbformat
+
+    for entry in _toc_files(root):
+        target = src / entry
+        target.parent.mkdir(parents=True, exist_ok=True)
+        md = root / f"{entry}.md"
+        if md.is_file():
+            shutil.copy2(md, target.with_suffix(".md"))
+            continue
+        name = Path(entry).name
+        if not (root / "notebooks" / f"{name}.ipynb").is_file():
+            raise FileNotFoundError(f"_toc.yml lists {entry}, but neither {md} nor notebooks/{name}.ipynb exists")
+        nb = nbformat.read(_executed(name, executed_dir, profile, work, root), as_version=4)
+        _write_atomic_nb(student_notebook(nb, where=f"{executed_dir.name}/{name}.ipynb", clear_outputs=False),
+                         target.with_suffix(".ipynb"))
 
 
 _README = """# Student edition
@@ -273,12 +289,13 @@ Written by `make student` (`learnet-lite student`); replaced on the next run.
 def add_cli(subparsers) -> None:
     p = subparsers.add_parser(
         "student", help="write the student edition (notebooks and book without solutions) to student/",
-        description=build.__doc__.split("\n\n")[0],
+        description="Write the student edition: the notebooks and the book without the exercises' solutions "
+                    "(see book/teaching.md); replaces only a student/ folder it wrote itself.",
     )
     p.add_argument("--out", default=str(REPO_ROOT / "student"), help="output folder (default: student/)")
     p.add_argument("--profile", default="book",
                    help="run profile for notebooks that have no executed copy in --executed (default: book)")
-    p.add_argument("--executed", default=str(REPO_ROOT / "book"),
+    p.add_argument("--executed", default=None,
                    help="folder of executed notebooks from 'make notebooks' (default: book/)")
     p.add_argument("--no-book", action="store_true", help="write the notebooks only, skip the book build")
     p.set_defaults(func=_cli)
