@@ -11,7 +11,6 @@ KERNEL  := learnet-lite
 PROFILE ?= book
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
@@ -59,7 +58,7 @@ book/%.ipynb: notebooks/%.ipynb notebooks/params/$(PROFILE).yaml $(PACKAGE) | se
 	@mv _build/.papermill/$*.ipynb $@
 
 html: | setup
-	jupyter-book build . --warningiserror --nitpicky --keep-going --quiet
+	jupyter-book build . --warningiserror --nitpick --keep-going --quiet
 
 ## student: the notebooks and the book without the exercises' solutions, into student/
 ## (from the executed notebooks of `make notebooks`; see book/teaching.md).
