@@ -234,6 +234,7 @@ def _build_book(tmp: Path, executed_dir: Path, profile: str, quiet: bool, root: 
         shutil.copy2(root / name, src / name)
     if (root / "_static").is_dir():
         shutil.copytree(root / "_static", src / "_static")
+    (src / "_static").mkdir(exist_ok=True)  # the config names it; a fresh checkout may lack it
     config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8"))
     config["title"] = f"{config.get('title', 'Book')} (student edition)"
     config.setdefault("sphinx", {}).setdefault("config", {})["hide_solutions"] = True
