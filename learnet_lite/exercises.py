@@ -409,28 +409,52 @@ def check_table1_mismatch(layer, parameters) -> None:
           "flattened), outputs = 256, plus biases.")
 
 
-def check_maxpool_parameters(prediction: int) -> None:
-    """The trainable parameters of LEARNet with ``downsample="maxpool"`` (Fig. 5's ablation),
-    predicted before building it, against the built model."""
+MAP_LEVELS = ("stem", "level 1", "level 2", "level 3", "conv 5")
+
+
+def _map_sides(side: int) -> list[int]:
+    """Side of the stem, path levels 1-3 and conv 5 outputs for a side×side input, from a
+    forward pass of the module (on the meta device: shapes only)."""
     import torch
 
     from . import models
 
-    title = "Parameters of the max-pooling ablation"
     with torch.device("meta"):
-        base = models.count_parameters(models.build("learnet", 8))
-        pooled = models.count_parameters(models.build("learnet", 8, downsample="maxpool"))
-    try:
-        n = int(prediction)
-    except (TypeError, ValueError):
-        _fail(f"{title}: expected a whole number, got {prediction!r}")
-    if n == pooled:
-        same = "the same as" if pooled == base else f"{pooled - base:+,} against"
-        return _ok(title, f"{pooled:,}, {same} the stride-2 model: pooling has no weights, and the "
-                          "maps keep their sizes.")
-    _fail(f"{title}: {n:,} is off by {n - pooled:+,}; max pooling has no parameters, and a stride-1 "
-          "conv followed by 2×2 pooling has the same kernel as a stride-2 conv. The map sizes, and "
-          "so the flatten, stay the same.")
+        model = models.build("learnet", 8).eval()
+        maps = model.lateral(torch.empty(1, 3, side, side))
+        conv5 = model.conv5(model.concat_bn(maps["concat"]))
+    return [int(maps[k].shape[-1]) for k in ("stem", "p1.1", "p1.2", "p1.3")] + [int(conv5.shape[-1])]
+
+
+def check_feature_map_sizes(fn) -> None:
+    """``fn(side) -> [stem, level 1, level 2, level 3, conv 5]``: the side of each stride-2
+    stage's output map for a side×side input, with Keras "same" padding, against a forward
+    pass of ``models.build("learnet", ...)`` for several input sizes."""
+    title = "Feature map sizes"
+    if not callable(fn):
+        _fail(f"{title}: expected a function side -> list of 5 sides, got {type(fn).__name__}")
+    for side in (112, 100, 57, 64):
+        want = _map_sides(side)
+        try:
+            got = [int(v) for v in fn(side)]
+        except (TypeError, ValueError):
+            _fail(f"{title}: expected a list of 5 whole numbers for side {side}, got {fn(side)!r}")
+        if got == want:
+            continue
+        if len(got) != len(want):
+            _fail(f"{title}: expected {len(want)} sides ({', '.join(MAP_LEVELS)}), got {len(got)}.")
+        floor, n = [], side
+        for _ in want:
+            n //= 2
+            floor.append(n)
+        if got == floor:
+            _fail(f"{title}: for a {side}×{side} input you rounded down ({got}); 'same' padding with "
+                  f"stride 2 gives ceil(n / 2): {want}.")
+        if got[0] == side:
+            _fail(f"{title}: the stem already has stride 2: {side} → {want[0]}.")
+        _fail(f"{title}: for a {side}×{side} input expected {want}, got {got}: every stage, stem and "
+              "conv 5 included, has stride 2 and 'same' padding, so n → ceil(n / 2).")
+    _ok(title, "With 'same' padding a stride-2 stage maps n to ceil(n / 2): 112 → 56 → 28 → 14 → 7 → 4.")
 
 
 # --------------------------------------------------------------------------------------

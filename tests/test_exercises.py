@@ -186,14 +186,24 @@ def test_table1_mismatch(capsys):
     rejects(ex.check_table1_mismatch, "Conv-9", 0, match="not a row")
 
 
-def test_maxpool_parameters(capsys):
-    models = pytest.importorskip("learnet_lite.models")
-    import torch
+def test_feature_map_sizes(capsys):
+    pytest.importorskip("learnet_lite.models")
+    import math
 
-    with torch.device("meta"):
-        n = models.count_parameters(models.build("learnet", 8, downsample="maxpool"))
-    accepts(ex.check_maxpool_parameters, n, capsys=capsys)
-    rejects(ex.check_maxpool_parameters, n - 1000, match="no parameters")
+    def same(side):
+        out = []
+        for _ in range(5):
+            side = math.ceil(side / 2)
+            out.append(side)
+        return out
+
+    def floor(side):
+        return [side // 2 ** k for k in range(1, 6)]
+
+    accepts(ex.check_feature_map_sizes, same, capsys=capsys)
+    rejects(ex.check_feature_map_sizes, floor, match="rounded down")
+    rejects(ex.check_feature_map_sizes, lambda s: [s] + same(s)[:4], match="stem already has stride 2")
+    rejects(ex.check_feature_map_sizes, lambda s: same(s)[:4], match="expected 5 sides")
 
 
 # ---- results and protocols -------------------------------------------------------------
