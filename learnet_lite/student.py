@@ -188,7 +188,7 @@ def build(out: str | Path = REPO_ROOT / "student", *, profile: str = "book", boo
     root = Path(root).resolve()
     out = Path(out).resolve()
     executed_dir = Path(executed_dir) if executed_dir is not None else root / "book"
-    if out.exists() and not (out / MARKER).is_file():
+    if out.exists() and not (out / MARKER).is_file() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} exists and was not written by 'learnet-lite student'; move it away first")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
