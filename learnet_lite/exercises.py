@@ -509,6 +509,27 @@ def check_uf1_uar(fn) -> None:
     _ok(title, "They match learnet_lite.metrics.scores_from_confusion on 3 matrices.")
 
 
+def clip_table(name: str, seed: int = 0):
+    """A clip table shaped like dataset ``name`` (no frames): its release's subjects and the
+    paper's Table II class counts (:func:`datasets.specs`), clips spread unevenly over the
+    subjects as in the real data (every subject has at least one). For split exercises that
+    should not depend on the profile's twin size."""
+    import pandas as pd
+
+    from .datasets import spec, specs
+
+    counts = specs().loc[name, "counts_table2"]
+    labels = np.repeat(list(counts), list(counts.values()))
+    rng = np.random.default_rng([seed, len(labels)])
+    rng.shuffle(labels)
+    n_subjects = min(spec(name).subjects, len(labels))
+    share = rng.dirichlet(np.ones(n_subjects))
+    subject = np.concatenate([np.arange(n_subjects), rng.choice(n_subjects, len(labels) - n_subjects, p=share)])
+    rng.shuffle(subject)
+    return pd.DataFrame({"dataset": name, "subject": [f"s{k + 1}" for k in subject],
+                         "clip": [f"clip{i:03d}" for i in range(len(labels))], "emotion": labels})
+
+
 def check_leakage_free_split(fn, clips) -> None:
     """``fn(clips) -> [(train_positions, test_positions), ...]``: a cross-validation split of
     a clip table with few subjects in which no subject is on both sides of a fold and every

@@ -263,6 +263,18 @@ def test_leakage_free_split(clips, capsys):
     rejects(ex.check_leakage_free_split, lambda d: [(np.arange(0, 8), np.arange(8, 20))], clips, match="at least 2")
 
 
+def test_clip_table_follows_the_release_and_table2():
+    from learnet_lite import datasets, protocols
+
+    table = ex.clip_table("smic")
+    info = datasets.specs().loc["smic"]
+    assert table["subject"].nunique() == datasets.spec("smic").subjects
+    assert table["emotion"].value_counts().to_dict() == info["counts_table2"]
+    assert table["subject"].value_counts().max() > table["subject"].value_counts().min()  # uneven, as real data
+    accepts(ex.check_leakage_free_split,
+            lambda d: [(f.train, f.test) for f in protocols.split(d, "loso", augmentation=False)], table)
+
+
 def test_amplitude_dial(capsys):
     accepts(ex.check_amplitude_dial, "rises", {0: 0.3, 1: 0.5, 2: 0.8}, 0.3, capsys=capsys)
     accepts(ex.check_amplitude_dial, "flat", {0: 0.3, 1: 0.32, 2: 0.29}, 0.3)
