@@ -575,6 +575,49 @@ def check_leakage_free_split(fn, clips) -> None:
                "tested once.")
 
 
+def _measured_leak(copies_angles: int, clips: int = 3000, seed: int = 0) -> tuple[float, int, float]:
+    """Fraction of test images with a copy of their clip in training under ``paper-leaky``
+    (augment, then split the images), measured with :func:`protocols.split`; with the
+    number of copies per clip and the share of images that train."""
+    import pandas as pd
+
+    from . import augment, protocols
+
+    opts = augment.Options(angles=tuple(range(0, 15 * copies_angles, 15)))
+    table = pd.DataFrame({"subject": np.arange(clips) % 20, "emotion": "x"})
+    fold = protocols.split(table, "paper-leaky", seed, augmentation=opts)[0]
+    shares = fold.copies["part"].value_counts(normalize=True)
+    return (float(fold.info["near_duplicates"]["fraction_test_images_leaked"]), opts.copies_per_image,
+            float(shares.get("train", 0.0)))
+
+
+def check_leak_probability(fn) -> None:
+    """``fn(copies, train_share) -> probability``: the chance that a test image of the leaky
+    protocol (every clip augmented into ``copies`` images, then the *images* split at random,
+    a share ``train_share`` of them to training) has at least one copy of its own clip in
+    training, derived by hand; against the fraction measured on ``protocols.split``."""
+    title = "Near-copies across the leaky split"
+    if not callable(fn):
+        _fail(f"{title}: expected a function (copies, train_share) -> probability, got {type(fn).__name__}")
+    for angles in (1, 3, 7):
+        measured, k, p = _measured_leak(angles)
+        got = float(fn(k, p))
+        if abs(got - measured) <= 0.04:  # the measurement's sampling error is about 0.015
+            continue
+        if not 0 <= got <= 1:
+            _fail(f"{title}: {got:.3g} for {k} copies is not a probability; adding the copies' chances "
+                  "(a union bound) overcounts: compute the chance that *none* of them trains.")
+        if abs(got - (1 - (1 - p) ** k)) < 1e-9:
+            _fail(f"{title}: for {k} copies you counted the test image itself among the copies that could "
+                  f"be in training; only the other {k - 1} can (measured {measured:.3f}).")
+        if abs(got - p) < 1e-9 and k > 2:
+            _fail(f"{title}: {got:.3f} is the chance for one copy; the clip has {k - 1} other copies, each "
+                  f"of which may be in training (measured {measured:.3f}).")
+        _fail(f"{title}: for {k} copies per clip and a training share of {p:.2f} you predict {got:.3f}; "
+              f"protocols.split measures {measured:.3f}.")
+    _ok(title, "With the paper's 14 copies a test image almost surely has a sibling in training.")
+
+
 def check_amplitude_dial(prediction: str, accuracies: dict, chance: float, tolerance: float = 0.15) -> None:
     """Predict-then-measure: ``prediction`` is "rises", "falls" or "flat" (what LOSO accuracy
     does as the twin's expression amplitude grows), written *before* the run; ``accuracies``

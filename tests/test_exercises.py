@@ -275,6 +275,14 @@ def test_clip_table_follows_the_release_and_table2():
             lambda d: [(f.train, f.test) for f in protocols.split(d, "loso", augmentation=False)], table)
 
 
+def test_leak_probability(capsys):
+    accepts(ex.check_leak_probability, lambda k, p: 1 - (1 - p) ** (k - 1), capsys=capsys)
+    rejects(ex.check_leak_probability, lambda k, p: 1 - (1 - p) ** k, match="the test image itself")
+    rejects(ex.check_leak_probability, lambda k, p: (k - 1) * p, match="not a probability")
+    rejects(ex.check_leak_probability, lambda k, p: p, match="chance for one copy")
+    rejects(ex.check_leak_probability, lambda k, p: 0.5, match="measures")
+
+
 def test_amplitude_dial(capsys):
     accepts(ex.check_amplitude_dial, "rises", {0: 0.3, 1: 0.5, 2: 0.8}, 0.3, capsys=capsys)
     accepts(ex.check_amplitude_dial, "flat", {0: 0.3, 1: 0.32, 2: 0.29}, 0.3)
