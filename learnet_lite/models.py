@@ -386,3 +386,60 @@ def table5(num_classes: int = 1000, learnet_classes: int = 8) -> pd.DataFrame:
     unit = df["paper_millions"].map(lambda m: 1.0 if float(m).is_integer() else 0.1)
     df["parameters_match"] = (df["millions"] - df["paper_millions"]).abs() < unit
     return df
+
+
+def graph(model: LEARNet, size: int = INPUT_SIZE) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The LEARNet data flow read off a module, for drawing Fig. 2: nodes (``name``,
+    ``label`` with kernel, width and output size, ``params``, grid position ``x``/``y``) and
+    edges ``(from, to)``. Paths are rows 1–4 and levels are columns; an accretion node sits
+    between two levels in the row of the path it feeds. An ablated module draws as it is
+    (no accretion nodes when ``accretion=False``)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        maps = model.lateral(torch.zeros(1, 3, size, size))
+        head = model.conv5(model.concat_bn(maps["concat"]))
+    model.train(was_training)
+
+    def hw(t):
+        return f"{t.shape[-2]}×{t.shape[-1]}×{t.shape[1]}"
+
+    def nparams(module):
+        return count_parameters(module)
+
+    nodes, edges = [], []
+    mid = 2.5  # vertical centre of the four path rows
+
+    def node(name, label, x, y, params=0):
+        nodes.append(dict(name=name, label=label, x=x, y=y, params=params))
+
+    stem = model.stem.conv
+    node("input", f"input\n{size}×{size}×3", 0, mid)
+    node("stem", f"stem conv {stem.kernel_size[0]}×{stem.kernel_size[1]}×{stem.out_channels}\n{hw(maps['stem'])}",
+         1, mid, nparams(model.stem))
+    edges.append(("input", "stem"))
+    feeds = {p: "stem" for p in range(1, 5)}
+    for level in (1, 2, 3):
+        x = 2 * level
+        for p in range(1, 5):
+            block = getattr(model, f"path{p}")[level - 1]
+            k = block.conv.kernel_size[0]
+            name = f"p{p}.{level}"
+            node(name, f"path {p}: conv {k}×{k}×{block.conv.out_channels}\n{hw(maps[name])}", x, p, nparams(block))
+            edges.append((feeds[p], name))
+            feeds[p] = name
+        if level < 3:
+            for i, (dst, src) in enumerate(LEARNet.PAIRS, start=1):
+                key = f"add{level}_{i}"
+                if key not in maps:
+                    continue
+                node(key, f"accretion + BN\n{hw(maps[key])}", x + 1, dst, nparams(model.accretion[key]))
+                edges += [(f"p{src}.{level}", key), (f"p{dst}.{level}", key)]
+                feeds[dst] = key
+    node("concat", f"concat + BN\n{hw(maps['concat'])}", 7, mid, nparams(model.concat_bn))
+    edges += [(feeds[p], "concat") for p in range(1, 5)]
+    node("conv5", f"conv 5 3×3×256\n{hw(head)}", 8, mid, nparams(model.conv5))
+    node("fc", f"FC {model.fc.linear.out_features}\n+ dropout", 9, mid, nparams(model.fc))
+    node("classifier", f"FC {model.classifier.out_features}\n(classes)", 10, mid, nparams(model.classifier))
+    edges += [("concat", "conv5"), ("conv5", "fc"), ("fc", "classifier")]
+    return pd.DataFrame(nodes), edges

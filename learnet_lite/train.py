@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
