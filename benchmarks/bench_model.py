@@ -158,7 +158,7 @@ def check_same_function():
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=4.0, help="timing window per measurement")
+    p.add_argument("--seconds", type=float, default=3.0, help="timing window per measurement")
     p.add_argument("--rounds", type=int, default=3, help="alternating rounds per variant")
     p.add_argument("--json", help="also write the numbers to this JSON file")
     p.add_argument("--memory", help=argparse.SUPPRESS)  # child process: one variant's memory

@@ -255,7 +255,8 @@ def summary(model: nn.Module, batch_size: int = 1, size: int = INPUT_SIZE, depth
     import torchinfo
 
     return torchinfo.summary(model, input_size=(batch_size, 3, size, size), depth=depth, verbose=0,
-                             col_names=("output_size", "num_params"), device="cpu", mode="eval")
+                             col_names=("output_size", "num_params"), row_settings=("var_names", "depth"),
+                             device="cpu", mode="eval")
 
 
 def _layer_rows(model: nn.Module, size: int = INPUT_SIZE) -> dict[str, tuple[tuple[int, ...], int]]:
