@@ -79,13 +79,14 @@ class Conv2dSame(nn.Conv2d):
 
 def _conv(cin: int, cout: int, k: int, downsample: str, padding: str = "same") -> nn.Sequential:
     """Conv + ReLU that halves the map: a stride-2 conv (the paper, Eq. 6) or, for the
-    Fig. 5 ablation, a stride-1 conv followed by 2×2 max pooling ("same" ceil mode)."""
+    Fig. 5 ablation, a stride-1 conv followed by 2×2 max pooling (rounding up, so the
+    sizes match the stride-2 network's: 7 → 4 as Keras "same", and 5 → 3 for "valid")."""
     if downsample == "conv":
         conv = Conv2dSame(cin, cout, k, stride=2) if padding == "same" else nn.Conv2d(cin, cout, k, stride=2)
         return nn.Sequential(OrderedDict(conv=conv, relu=nn.ReLU(inplace=True)))
     conv = Conv2dSame(cin, cout, k, stride=1) if padding == "same" else nn.Conv2d(cin, cout, k)
     return nn.Sequential(OrderedDict(conv=conv, relu=nn.ReLU(inplace=True),
-                                     pool=nn.MaxPool2d(2, 2, ceil_mode=(padding == "same"))))
+                                     pool=nn.MaxPool2d(2, 2, ceil_mode=True)))
 
 
 class Path(nn.Sequential):
