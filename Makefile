@@ -11,7 +11,6 @@ KERNEL  := learnet-lite
 PROFILE ?= book
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS))
@@ -58,7 +57,7 @@ book/%.ipynb: notebooks/%.ipynb notebooks/params/$(PROFILE).yaml $(PACKAGE) | se
 	@mv _build/.papermill/$*.ipynb $@
 
 html: | setup
-	jupyter-book build . --warningiserror --nitpicky --keep-going --quiet
+	jupyter-book build . --warningiserror --nitpick --keep-going --quiet
 
 ## test: unit tests, papermill smoke runs with glued values asserted, book build + browser.
 test: setup browser

@@ -69,33 +69,68 @@ def read_frames(frames, color: bool = True, channel_order: str = "RGB") -> np.nd
     if not paths:
         raise DataError("expected at least one frame, got an empty list")
     rgb = channel_order == "RGB"
-    first = _read_checked(paths[0], rgb)
-    clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
-    clip[0] = first
-    for i, path in enumerate(paths[1:], start=1):
-        image = _read_checked(path, rgb)
-        if image.shape != first.shape:
-            raise DataError(
-                f"{path}: expected a frame of shape {first.shape} like {paths[0].name}, got {image.shape}"
-            )
-        clip[i] = image
-    if not color and clip.ndim == 4:
-        import cv2
+    import cv2
 
+    first = _imread(paths[0])
+    if first.ndim == 3 and first.shape[2] == 4:  # BGRA: converted frame by frame
+        first = _read_checked(paths[0], rgb)
+        clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
+        clip[0] = first
+        for i, path in enumerate(paths[1:], start=1):
+            clip[i] = _same_shape(_read_checked(path, rgb), first, path, paths[0])
+    else:
+        clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
+        clip[0] = first
+        for i, path in enumerate(paths[1:], start=1):
+            # Decoded straight into the clip's buffer: no per-frame allocation or copy. That
+            # call leaves the buffer as it was for an unreadable file and raises on a frame
+            # of another shape, so both cases are read again the ordinary way to be named.
+            try:
+                if not cv2.haveImageReader(str(path)):
+                    raise cv2.error
+                image = cv2.imread(str(path), clip[i], cv2.IMREAD_UNCHANGED)
+            except cv2.error:
+                image = _imread(path)
+            _check_decoded(image, path)
+            _same_shape(image, first, path, paths[0])
+            if not np.shares_memory(image, clip[i]):
+                clip[i] = image
+        if rgb and clip.ndim == 4:
+            for frame in clip:
+                cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
+    if not color and clip.ndim == 4:
         code = cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY
         clip = np.stack([cv2.cvtColor(f, code) for f in clip])
     return clip
+
+
+def _same_shape(image: np.ndarray, first: np.ndarray, path: Path, first_path: Path) -> np.ndarray:
+    if image.shape != first.shape:
+        raise DataError(f"{path}: expected a frame of shape {first.shape} like {first_path.name}, got {image.shape}")
+    return image
+
+
+def _check_decoded(image, path: Path) -> None:
+    if image is None or image.size == 0:
+        raise DataError(f"{path}: could not read this file as an image")
+    if image.dtype != np.uint8:
+        raise DataError(f"{path}: expected an 8-bit image, got {image.dtype}")
+
+
+def _imread(path: Path) -> np.ndarray:
+    """A frame as stored (BGR or grey, EXIF orientation ignored), checked to be 8-bit."""
+    import cv2
+
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    _check_decoded(image, path)
+    return image
 
 
 def _read_checked(path: Path, rgb: bool = True) -> np.ndarray:
     """Read keeping the file's own channel count, so grey and colour frames are told apart."""
     import cv2
 
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if image is None:
-        raise DataError(f"{path}: could not read this file as an image")
-    if image.dtype != np.uint8:
-        raise DataError(f"{path}: expected an 8-bit image, got {image.dtype}")
+    image = _imread(path)
     if image.ndim == 3 and image.shape[2] == 4:
         image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if rgb else cv2.COLOR_BGRA2BGR)
     elif image.ndim == 3 and rgb:
