@@ -51,6 +51,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import paper
+
 INPUT_SIZE = 112  # Sec. III-B / Table I: 112×112×3 dynamic images
 NAMES = ("learnet", "vgg16", "vgg19", "resnet18", "resnet34", "googlenet")
 
@@ -228,10 +230,11 @@ def count_parameters(model: nn.Module) -> int:
 def count_layers(model: nn.Module) -> int:
     """Weight layers on the longest input→output path: conv and linear layers, the way
     VGG-16/19, GoogLeNet (22) and ResNet-18/34 get their names. LEARNet: stem + 3 path
-    convs + conv 5 + 2 FC = 7 (the paper's 14 counts every layer of Table I: 12 rows, see
-    :func:`table5`)."""
+    convs + conv 5 + FC + classifier = 7 (the paper's "14 layers" is not defined in its
+    text; Table I has 11 rows)."""
     if isinstance(model, LEARNet):
-        return 1 + len(Path.kernels) + 1 + 2
+        path = sum(isinstance(m, nn.Conv2d) for m in model.path1.modules())
+        return 1 + path + 1 + sum(isinstance(m, nn.Linear) for m in model.modules())
     import torchvision.models as tvm
 
     if isinstance(model, tvm.GoogLeNet):
@@ -283,8 +286,6 @@ def table1(model: LEARNet | None = None, size: int = INPUT_SIZE) -> pd.DataFrame
     output size and trainable parameter count (weights + biases, summed over the four paths
     or the accretion layers of a row) measured by torchinfo, beside the paper's numbers
     (``data/paper/table1.csv``), the difference, and a note on every mismatch."""
-    from . import paper
-
     model = model if model is not None else build("learnet", 8)
     rows = _layer_rows(model, size)
 
@@ -369,8 +370,6 @@ def table5(num_classes: int = 1000, learnet_classes: int = 8) -> pd.DataFrame:
     models end in adaptive pooling, so their count does not depend on the input size).
     ResNet-18 and ResNet-34 are both shown: the paper's "34 layers, 11M" mixes them
     (ResNet-18 has 11.7M parameters, ResNet-34 21.8M)."""
-    from . import paper
-
     pub = paper.table("table5").set_index("network")
     rows = []
     for label, key in TABLE5_MODELS:
