@@ -10,7 +10,7 @@ import importlib
 import sys
 
 # module -> registers its subcommand(s) through ``add_cli(subparsers)``
-COMMAND_MODULES = ("dynamic", "results")
+COMMAND_MODULES = ("dynamic", "results", "datasets", "synthetic")
 
 
 def parser() -> argparse.ArgumentParser:

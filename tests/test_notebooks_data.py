@@ -1,0 +1,27 @@
+"""Chapter 2 (the data) end to end in the smoke profile, its glued numbers checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from learnet_lite import datasets
+from learnet_lite.paper import table
+
+
+@pytest.mark.notebook
+def test_data_chapter(run_notebook):
+    nb, glued = run_notebook("02_data")
+    t2 = table("table2").set_index("emotion")
+    for name in datasets.DATASETS:
+        assert glued[f"paper_clips_{name}"] == int(t2.loc["total", name])
+        expected = sum(max(1, round(int(t2.loc[c, name]) * glued["scale"])) for c in datasets.SPECS[name].classes)
+        assert glued[f"clips_{name}"] == expected
+    assert glued["count_mismatch"] == 0
+    for key in ("acc_apex", "acc_mean", "acc_dynamic"):
+        assert 0.0 <= glued[key] <= 1.0
+    assert glued["chance"] == pytest.approx(0.25)
+    assert glued["fig1_classes"] == len(datasets.SPECS["casme2"].classes)
+    figures = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    assert figures >= 5
+    suptitles = "".join("".join(c["source"]) for c in nb.cells if c["cell_type"] == "code")
+    assert suptitles.count("SOURCE") >= 3 and "synthetic" in suptitles
