@@ -11,7 +11,9 @@ conv) and ``torch.inference_mode`` for inference. Both compute the same function
 float32 (checked below). An extra line reports bfloat16 autocast, which changes the
 arithmetic and is therefore not what the library uses. The two variants alternate for
 ``--rounds`` short windows; the ratio is the median of the per-round ratios, so load from
-other processes on a shared machine falls on both variants alike.
+other processes on a shared machine falls on both variants alike. On an oversubscribed
+machine OpenMP's spinning threads make two-thread timings erratic: ``OMP_NUM_THREADS=1``
+gives stable ratios (and, there, more images/s).
 """
 
 from __future__ import annotations
