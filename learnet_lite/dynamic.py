@@ -251,7 +251,7 @@ def derive_folder(src, dst, *, variant: str = "bilen", force: bool = False, prog
     Returns the paths written.
     """
     import cv2
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
 
     from .datasets import IMAGE_SUFFIXES
 

@@ -582,7 +582,7 @@ class _Plan:
     """Per-dataset drawing of subjects and clips, shared by the four writers."""
 
     def __init__(self, name, seed, amplitude, layout, scale, progress):
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
         self.name, self.s = name, spec(name)
         self.rng = np.random.default_rng([seed, sorted(("casme", "casme2", "casme_sq", "smic")).index(name)])
