@@ -263,7 +263,8 @@ def _trainable(module) -> int:
     return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
 
 
-def _all_params(module) -> int:
+def _with_buffers(module) -> int:
+    """Parameters plus float buffers (BatchNorm's running mean and variance)."""
     return int(sum(p.numel() for p in module.parameters()) + sum(b.numel() for b in module.buffers()
                                                                   if b.dtype.is_floating_point))
 
@@ -286,9 +287,10 @@ def check_accretion_path_parameters(answer) -> None:
     want = convs + bn
     if n == want:
         return _ok(title, f"{convs:,} in the three convolutions + {bn} in the two accretion BatchNorms = {want:,}.")
-    biases = sum(m.bias.numel() for m in path.modules() if getattr(m, "bias", None) is not None
-                 and m.bias.dim() == 1 and hasattr(m, "kernel_size"))
-    running = sum(_all_params(a) - _trainable(a) for a in adds)
+    import torch
+
+    biases = sum(m.bias.numel() for m in path.modules() if isinstance(m, torch.nn.Conv2d))
+    running = sum(_with_buffers(a) - _trainable(a) for a in adds)
     if n == convs:
         _fail(f"{title}: {n:,} counts the three convolutions only; each accretion sum is followed by a "
               "BatchNorm with a trainable γ and β per channel.")
@@ -297,8 +299,6 @@ def check_accretion_path_parameters(answer) -> None:
     if n == want + running:
         _fail(f"{title}: {n:,} also counts the BatchNorms' running mean and variance; those are buffers, "
               "not trained parameters.")
-    if n == convs - biases + bn:
-        _fail(f"{title}: {n:,} leaves out the convolutions' biases (one per output channel).")
     _fail(f"{title}: {n:,} is not it (off by {n - want:+,}); a k×k conv from c_in to c_out channels has "
           "k·k·c_in·c_out weights + c_out biases; the path reads the stem's 16 channels, and each "
           "accretion BatchNorm has 2 per channel.")
@@ -435,10 +435,11 @@ def check_feature_map_sizes(fn) -> None:
         _fail(f"{title}: expected a function side -> list of 5 sides, got {type(fn).__name__}")
     for side in (112, 100, 57, 64):
         want = _map_sides(side)
+        answer = fn(side)
         try:
-            got = [int(v) for v in fn(side)]
+            got = [int(v) for v in answer]
         except (TypeError, ValueError):
-            _fail(f"{title}: expected a list of 5 whole numbers for side {side}, got {fn(side)!r}")
+            _fail(f"{title}: expected a list of 5 whole numbers for side {side}, got {answer!r}")
         if got == want:
             continue
         if len(got) != len(want):
