@@ -7,7 +7,7 @@ The expected answer is always computed from the package (``learnet_lite.dynamic`
 ``.models``, ``.metrics``, ``.protocols``, ``.datasets``), never typed in, so a check
 stays right when the package is corrected.
 
-Starter cells define stubs that raise ``NotImplementedError("Exercise N ...")`` when
+Starter cells define stubs that raise ``NotImplementedError("Exercise “title”: ...")`` when
 called; the checks call them and let that error through, so an unsolved exercise fails
 its check with the starter's own message.
 """

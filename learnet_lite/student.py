@@ -3,7 +3,7 @@
 The instructor (full) notebooks hold each exercise as
 
 * an ``{exercise}`` block (markdown, sphinx-exercise) and a *starter* code cell that
-  defines a stub raising ``NotImplementedError("Exercise N ...")`` when called;
+  defines a stub raising ``NotImplementedError("Exercise “title”: ...")`` when called;
 * the solution: a ``{solution}`` block, or a gated ``{solution-start}`` … ``{solution-end}``
   region whose code cells are tagged ``solution``;
 * a *check* cell calling ``learnet_lite.exercises.check_…`` (tagged ``raises-exception``, so

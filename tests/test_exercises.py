@@ -65,9 +65,9 @@ def test_rank_pool(capsys):
 
 def test_unsolved_stub_fails_with_its_own_message():
     def stub(frames):
-        raise NotImplementedError("Exercise 2 (approximate rank pooling): fill me in")
+        raise NotImplementedError("Exercise “Approximate rank pooling”: fill me in")
 
-    with pytest.raises(NotImplementedError, match="Exercise 2"):
+    with pytest.raises(NotImplementedError, match="Exercise “Approximate rank pooling”"):
         ex.check_rank_pool(stub)
 
 
