@@ -20,11 +20,12 @@ NOTEBOOKS := $(filter-out $(PER_TWIN),$(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS)) $(TRAINING)
 PACKAGE   := $(wildcard learnet_lite/*.py)
 
-.PHONY: help setup book notebooks html reproduce test test-unit test-notebooks test-book lab bench clean browser
+.PHONY: help setup book notebooks html reproduce student test test-unit test-notebooks test-book lab bench clean browser
 
 help:
 	@echo "make book   set up .venv, execute every notebook (profile=$(PROFILE)) and build the book into _build/html"
 	@echo "make test   set up .venv and run all tests (unit, notebook smoke runs, book build + browser)"
+	@echo "make student  write the student edition (notebooks and book without solutions) to student/"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
 	@echo "make bench  run the benchmarks in benchmarks/"
 	@echo "make reproduce PROFILE=paper ARGS='--device cuda'   train the grid of a profile (skips recorded runs), print the tables"
@@ -76,6 +77,11 @@ html: | setup
 ## reproduce: the training grid of a profile (learnet-lite reproduce), records under data/results/$(PROFILE)/.
 reproduce: setup
 	$(PY) -m learnet_lite.cli reproduce --profile $(PROFILE) $(ARGS)
+
+## student: the notebooks and the book without the exercises' solutions, into student/
+## (from the executed notebooks of `make notebooks`; see book/teaching.md).
+student: setup notebooks
+	$(PY) -m learnet_lite.cli student --profile $(PROFILE)
 
 ## test: unit tests, papermill smoke runs with glued values asserted, book build + browser.
 test: setup browser

@@ -3,7 +3,9 @@ cost of pooling on top of decoding a folder of JPEG clips.
 
 Prints each figure beside its baseline, as a ratio from one run (best of ``--repeats``).
 Targets (issue 2): >= 10x faster than the authors' structure with the same output for the
-same weights; pooling adds <= 25% to the time of decoding the frames alone.
+same weights; pooling adds <= 25% to the time of decoding the frames alone. The pooling of
+a batch in memory is bound by memory bandwidth (every frame byte is read once), so its ratio
+moves with what else the machine is doing.
 """
 
 from __future__ import annotations
@@ -66,39 +68,46 @@ def bench_pooling(clips, frames, height, width, repeats):
     return t_ref / t_ours, max_rel
 
 
-def bench_folder(clips, frames, height, width, repeats):
-    rng = np.random.default_rng(1)
+def bench_folder(repeats, clips=40, crop=(340, 280)):
+    """Pooling a folder of JPEG clips vs decoding the frames alone, on clips of the CASME II
+    twin: as generated, and upscaled to the real release's crop size (width, height)."""
+    from learnet_lite import synthetic
+
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        base = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
-        base = cv2.GaussianBlur(base, (0, 0), 3)  # face-like smoothness: realistic JPEG sizes
-        for c in range(clips):
-            folder = root / f"clip{c:02d}"
-            folder.mkdir()
-            for t in range(1, frames + 1):
-                shifted = np.roll(base, t // 4, axis=1)
-                cv2.imwrite(str(folder / f"img{t}.jpg"), shifted, [cv2.IMWRITE_JPEG_QUALITY, 90])
-        folders = sorted(root.iterdir())
+        data = synthetic.generate("casme2", Path(tmp) / "casme2", scale=0.2, progress=False)
+        folders = [Path(f[0]).parent for f in data["frames"][:clips]]
+        upscaled = []
+        for folder in folders:  # the same faces at 280x340, JPEG quality 95
+            target = Path(tmp) / "upscaled" / folder.parent.name / folder.name
+            target.mkdir(parents=True)
+            for p in list_frames(folder):
+                big = cv2.resize(cv2.imread(str(p)), crop, interpolation=cv2.INTER_CUBIC)
+                cv2.imwrite(str(target / p.name), big, [cv2.IMWRITE_JPEG_QUALITY, 95])
+            upscaled.append(target)
+        for label, group in (("twin clips as generated", folders), (f"twin clips at {crop[1]}x{crop[0]}", upscaled)):
+            def decode_only():
+                for f in group:
+                    for p in list_frames(f):
+                        cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
 
-        def decode_only():
-            for f in folders:
-                for p in list_frames(f):
-                    cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
+            def decode_and_pool():
+                return [dynamic_image_from_folder(f) for f in group]
 
-        def decode_and_pool():
-            return [dynamic_image_from_folder(f) for f in folders]
-
-        decode_only()  # warm the page cache
-        t_dec, _ = best_time(decode_only, repeats)
-        t_all, images = best_time(decode_and_pool, repeats)
-        ref = dynamic_image(read_frames(folders[0]))
-        assert np.abs(images[0] - ref).max() <= 1e-5 * np.abs(ref).max(), "streamed != in-memory"
-    extra = t_all / t_dec - 1
-    print(f"deriving a folder of {clips} JPEG clips x {frames} frames {height}x{width}:")
-    print(f"  decoding the frames alone : {t_dec:7.3f} s  [baseline]")
-    print(f"  decoding + rank pooling   : {t_all:7.3f} s  (ratio {t_all / t_dec:.2f})")
-    print(f"  pooling adds {100 * extra:5.1f}% to decoding   (target <= 25%)")
-    return extra
+            decode_only()  # warm the page cache
+            t_dec, _ = best_time(decode_only, repeats)
+            t_all, images = best_time(decode_and_pool, repeats)
+            ref = dynamic_image(read_frames(group[0]))
+            assert np.abs(images[0] - ref).max() <= 1e-5 * np.abs(ref).max(), "folder != in-memory"
+            n_frames = sum(len(list_frames(f)) for f in group)
+            shape = cv2.imread(str(list_frames(group[0])[0])).shape
+            extra = t_all / t_dec - 1
+            print(f"deriving {len(group)} JPEG clips of the CASME II twin ({n_frames} frames, {shape[0]}x{shape[1]}), {label}:")
+            print(f"  decoding the frames alone : {t_dec:7.3f} s  [baseline]")
+            print(f"  decoding + rank pooling   : {t_all:7.3f} s  (ratio {t_all / t_dec:.2f})")
+            print(f"  pooling adds {100 * extra:5.1f}% to decoding   (target <= 25%)")
+            results[label] = extra
+    return results
 
 
 def main():
@@ -110,7 +119,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
     bench_pooling(args.clips, args.frames, args.height, args.width, args.repeats)
-    bench_folder(10, args.frames, args.height, args.width, args.repeats)
+    bench_folder(args.repeats)
 
 
 if __name__ == "__main__":

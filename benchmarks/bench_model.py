@@ -10,7 +10,10 @@ channels-last weights and activations (oneDNN's native layout, no reorders aroun
 conv) and ``torch.inference_mode`` for inference. Both compute the same function in
 float32 (checked below). An extra line reports bfloat16 autocast, which changes the
 arithmetic and is therefore not what the library uses. The two variants alternate for
-``--rounds`` rounds and each reports its median, so a noisy shared machine hurts both alike.
+``--rounds`` short windows; the ratio is the median of the per-round ratios, so load from
+other processes on a shared machine falls on both variants alike. On an oversubscribed
+machine OpenMP's spinning threads make two-thread timings erratic: ``OMP_NUM_THREADS=1``
+gives stable ratios (and, there, more images/s).
 """
 
 from __future__ import annotations
@@ -63,19 +66,21 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def rate(fn, batch: int, seconds: float, device: str = "cpu", warmup: int = 3) -> float:
-    """Images per second of ``fn`` (one batch per call), timed for about ``seconds``."""
+def rate(fn, batch: int, seconds: float, device: str = "cpu", warmup: int = 1, cpu_time: bool = False) -> float:
+    """Images per second of ``fn`` (one batch per call), timed for about ``seconds``: per
+    second of wall-clock time, or with ``cpu_time`` per second of this process's CPU time
+    (all threads), which other processes' load on a shared machine disturbs much less."""
     for _ in range(warmup):
         fn()
     sync(device)
-    n, start = 0, time.perf_counter()
+    clock = time.process_time if cpu_time else time.perf_counter
+    n, start, wall = 0, clock(), time.perf_counter()
     while True:
         fn()
         n += 1
         sync(device)
-        elapsed = time.perf_counter() - start
-        if elapsed >= seconds and n >= 3:
-            return n * batch / elapsed
+        if time.perf_counter() - wall >= seconds and n >= 2:
+            return n * batch / (clock() - start)
 
 
 def training_rate(variant, seconds, batch=BATCH, device="cpu"):
@@ -158,8 +163,8 @@ def check_same_function():
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--seconds", type=float, default=4.0, help="timing window per measurement")
-    p.add_argument("--rounds", type=int, default=3, help="alternating rounds per variant")
+    p.add_argument("--seconds", type=float, default=1.0, help="training timing window per round (inference: half)")
+    p.add_argument("--rounds", type=int, default=5, help="alternating rounds (port, ours) per measurement")
     p.add_argument("--json", help="also write the numbers to this JSON file")
     p.add_argument("--memory", help=argparse.SUPPRESS)  # child process: one variant's memory
     args = p.parse_args(argv)
@@ -172,23 +177,45 @@ def main(argv=None) -> int:
           f"{models.count_parameters(models.build('learnet', CLASSES)):,} parameters; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"max |port - ours| on one batch: {check_same_function():.2e} (same function)")
-    results = {v: {"train": [], "infer": []} for v in ("port", "ours", "bf16")}
+    # one model per variant, built and warmed up once; then short alternating windows, so
+    # that load from other processes on a shared machine falls on both variants alike
+    runners = {}
+    for v in ("port", "ours", "bf16"):
+        model, x, y, opt = setup(v)
+        runners[v] = (model, x, y, opt)
+    ctx = {"port": torch.no_grad, "ours": torch.inference_mode, "bf16": torch.inference_mode}
+
+    def measure(v, kind, seconds):
+        model, x, y, opt = runners[v]
+        with autocast(v, "cpu"):
+            if kind.startswith("train"):
+                model.train()
+                return rate(lambda: train_step(model, x, y, opt), BATCH, seconds, cpu_time=kind.endswith("cpu"))
+            model.eval()
+            with ctx[v]():
+                return rate(lambda: model(x), BATCH, seconds, cpu_time=kind.endswith("cpu"))
+
+    kinds = {"train": args.seconds, "infer": args.seconds / 2, "train_cpu": args.seconds, "infer_cpu": args.seconds / 2}
+    results = {v: {k: [] for k in kinds} for v in runners}
     for _ in range(args.rounds):
-        for v in ("port", "ours"):
-            results[v]["train"].append(training_rate(v, args.seconds))
-            results[v]["infer"].append(inference_rate(v, args.seconds / 2))
-    results["bf16"]["train"].append(training_rate("bf16", args.seconds))
-    results["bf16"]["infer"].append(inference_rate("bf16", args.seconds / 2))
+        for kind, seconds in kinds.items():
+            for v in ("port", "ours"):
+                results[v][kind].append(measure(v, kind, seconds))
+    for kind, seconds in kinds.items():
+        results["bf16"][kind].append(measure("bf16", kind, seconds))
     med = {v: {k: statistics.median(r) for k, r in d.items()} for v, d in results.items()}
-    print(f"\n{'CPU, images/s':<34}{'training':>10}{'inference':>11}")
+    ratios = {k: statistics.median(o / p_ for o, p_ in zip(results["ours"][k], results["port"][k])) for k in kinds}
+    print(f"\n{'CPU, images/s (median of rounds)':<36}{'training':>10}{'inference':>11}"
+          f"{'training':>11}{'inference':>11}")
+    print(f"{'':<36}{'per second of wall time':>21}{'per CPU-second':>22}")
     for v, label in (("port", "straightforward port (NCHW)"), ("ours", "ours (channels-last)"),
                      ("bf16", "ours + bfloat16 autocast (extra)")):
-        print(f"{label:<34}{med[v]['train']:>10.1f}{med[v]['infer']:>11.1f}")
-    ratio_train = med["ours"]["train"] / med["port"]["train"]
-    ratio_infer = med["ours"]["infer"] / med["port"]["infer"]
-    print(f"{'ratio ours / port':<34}{ratio_train:>9.2f}×{ratio_infer:>10.2f}×")
-    print(f"(medians of {args.rounds} alternating rounds; per-round training ratios: "
-          + ", ".join(f"{o / p_:.2f}" for o, p_ in zip(results['ours']['train'], results['port']['train'])) + ")")
+        m = med[v]
+        print(f"{label:<36}{m['train']:>10.1f}{m['infer']:>11.1f}{m['train_cpu']:>11.1f}{m['infer_cpu']:>11.1f}")
+    print(f"{'ratio ours / port (median of pairs)':<36}{ratios['train']:>9.2f}×{ratios['infer']:>10.2f}×"
+          f"{ratios['train_cpu']:>10.2f}×{ratios['infer_cpu']:>10.2f}×")
+    print("per-round training ratios (wall): " + ", ".join(
+        f"{o / p_:.2f}" for o, p_ in zip(results["ours"]["train"], results["port"]["train"])))
 
     memory = {}
     for v in ("port", "ours"):
@@ -200,7 +227,8 @@ def main(argv=None) -> int:
         print(f"  {v:<5} tensors allocated in the step peak at {m['tensor_peak_mib']:6.1f} MiB; process RSS "
               f"peaks at {m['rss_peak_mib']:6.1f} MiB, {m['rss_growth_mib']:+.1f} MiB above its size before the step")
 
-    report = {"cpu": med, "ratio_train": ratio_train, "ratio_infer": ratio_infer, "memory": memory}
+    report = {"cpu": med, "rounds": results, "ratios": ratios,
+              "memory": memory}
     if torch.cuda.is_available():
         report["cuda"] = cuda_report(args.seconds)
         c = report["cuda"]

@@ -10,11 +10,12 @@ import importlib
 import sys
 
 # module -> registers its subcommand(s) through ``add_cli(subparsers)``
-COMMAND_MODULES = ("dynamic", "results", "datasets", "synthetic", "experiment")
+COMMAND_MODULES = ("dynamic", "results", "datasets", "synthetic", "student", "experiment")
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="learnet-lite", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="learnet-lite", description=(
+        "The LEARNet companion (Verma et al., IEEE TIP 2019): one subcommand per step of the paper."))
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"learnet_lite.{name}").add_cli(sub)

@@ -51,6 +51,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import paper
+
 INPUT_SIZE = 112  # Sec. III-B / Table I: 112×112×3 dynamic images
 NAMES = ("learnet", "vgg16", "vgg19", "resnet18", "resnet34", "googlenet")
 
@@ -79,13 +81,14 @@ class Conv2dSame(nn.Conv2d):
 
 def _conv(cin: int, cout: int, k: int, downsample: str, padding: str = "same") -> nn.Sequential:
     """Conv + ReLU that halves the map: a stride-2 conv (the paper, Eq. 6) or, for the
-    Fig. 5 ablation, a stride-1 conv followed by 2×2 max pooling ("same" ceil mode)."""
+    Fig. 5 ablation, a stride-1 conv followed by 2×2 max pooling (rounding up, so the
+    sizes match the stride-2 network's: 7 → 4 as Keras "same", and 5 → 3 for "valid")."""
     if downsample == "conv":
         conv = Conv2dSame(cin, cout, k, stride=2) if padding == "same" else nn.Conv2d(cin, cout, k, stride=2)
         return nn.Sequential(OrderedDict(conv=conv, relu=nn.ReLU(inplace=True)))
     conv = Conv2dSame(cin, cout, k, stride=1) if padding == "same" else nn.Conv2d(cin, cout, k)
     return nn.Sequential(OrderedDict(conv=conv, relu=nn.ReLU(inplace=True),
-                                     pool=nn.MaxPool2d(2, 2, ceil_mode=(padding == "same"))))
+                                     pool=nn.MaxPool2d(2, 2, ceil_mode=True)))
 
 
 class Path(nn.Sequential):
@@ -227,10 +230,11 @@ def count_parameters(model: nn.Module) -> int:
 def count_layers(model: nn.Module) -> int:
     """Weight layers on the longest input→output path: conv and linear layers, the way
     VGG-16/19, GoogLeNet (22) and ResNet-18/34 get their names. LEARNet: stem + 3 path
-    convs + conv 5 + 2 FC = 7 (the paper's 14 counts every layer of Table I: 12 rows, see
-    :func:`table5`)."""
+    convs + conv 5 + FC + classifier = 7 (the paper's "14 layers" is not defined in its
+    text; Table I has 11 rows)."""
     if isinstance(model, LEARNet):
-        return 1 + len(Path.kernels) + 1 + 2
+        path = sum(isinstance(m, nn.Conv2d) for m in model.path1.modules())
+        return 1 + path + 1 + sum(isinstance(m, nn.Linear) for m in model.modules())
     import torchvision.models as tvm
 
     if isinstance(model, tvm.GoogLeNet):
@@ -255,7 +259,8 @@ def summary(model: nn.Module, batch_size: int = 1, size: int = INPUT_SIZE, depth
     import torchinfo
 
     return torchinfo.summary(model, input_size=(batch_size, 3, size, size), depth=depth, verbose=0,
-                             col_names=("output_size", "num_params"), device="cpu", mode="eval")
+                             col_names=("output_size", "num_params"), row_settings=("var_names", "depth"),
+                             device="cpu", mode="eval")
 
 
 def _layer_rows(model: nn.Module, size: int = INPUT_SIZE) -> dict[str, tuple[tuple[int, ...], int]]:
@@ -281,8 +286,6 @@ def table1(model: LEARNet | None = None, size: int = INPUT_SIZE) -> pd.DataFrame
     output size and trainable parameter count (weights + biases, summed over the four paths
     or the accretion layers of a row) measured by torchinfo, beside the paper's numbers
     (``data/paper/table1.csv``), the difference, and a note on every mismatch."""
-    from . import paper
-
     model = model if model is not None else build("learnet", 8)
     rows = _layer_rows(model, size)
 
@@ -367,8 +370,6 @@ def table5(num_classes: int = 1000, learnet_classes: int = 8) -> pd.DataFrame:
     models end in adaptive pooling, so their count does not depend on the input size).
     ResNet-18 and ResNet-34 are both shown: the paper's "34 layers, 11M" mixes them
     (ResNet-18 has 11.7M parameters, ResNet-34 21.8M)."""
-    from . import paper
-
     pub = paper.table("table5").set_index("network")
     rows = []
     for label, key in TABLE5_MODELS:
@@ -386,3 +387,60 @@ def table5(num_classes: int = 1000, learnet_classes: int = 8) -> pd.DataFrame:
     unit = df["paper_millions"].map(lambda m: 1.0 if float(m).is_integer() else 0.1)
     df["parameters_match"] = (df["millions"] - df["paper_millions"]).abs() < unit
     return df
+
+
+def graph(model: LEARNet, size: int = INPUT_SIZE) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The LEARNet data flow read off a module, for drawing Fig. 2: nodes (``name``,
+    ``label`` with kernel, width and output size, ``params``, grid position ``x``/``y``) and
+    edges ``(from, to)``. Paths are rows 1–4 and levels are columns; an accretion node sits
+    between two levels in the row of the path it feeds. An ablated module draws as it is
+    (no accretion nodes when ``accretion=False``)."""
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        maps = model.lateral(torch.zeros(1, 3, size, size))
+        head = model.conv5(model.concat_bn(maps["concat"]))
+    model.train(was_training)
+
+    def hw(t):
+        return f"{t.shape[-2]}×{t.shape[-1]}×{t.shape[1]}"
+
+    def nparams(module):
+        return count_parameters(module)
+
+    nodes, edges = [], []
+    mid = 2.5  # vertical centre of the four path rows
+
+    def node(name, label, x, y, params=0):
+        nodes.append(dict(name=name, label=label, x=x, y=y, params=params))
+
+    stem = model.stem.conv
+    node("input", f"input\n{size}×{size}×3", 0, mid)
+    node("stem", f"stem conv {stem.kernel_size[0]}×{stem.kernel_size[1]}×{stem.out_channels}\n{hw(maps['stem'])}",
+         1, mid, nparams(model.stem))
+    edges.append(("input", "stem"))
+    feeds = {p: "stem" for p in range(1, 5)}
+    for level in (1, 2, 3):
+        x = 2 * level
+        for p in range(1, 5):
+            block = getattr(model, f"path{p}")[level - 1]
+            k = block.conv.kernel_size[0]
+            name = f"p{p}.{level}"
+            node(name, f"path {p}: conv {k}×{k}×{block.conv.out_channels}\n{hw(maps[name])}", x, p, nparams(block))
+            edges.append((feeds[p], name))
+            feeds[p] = name
+        if level < 3:
+            for i, (dst, src) in enumerate(LEARNet.PAIRS, start=1):
+                key = f"add{level}_{i}"
+                if key not in maps:
+                    continue
+                node(key, f"accretion + BN\n{hw(maps[key])}", x + 1, dst, nparams(model.accretion[key]))
+                edges += [(f"p{src}.{level}", key), (f"p{dst}.{level}", key)]
+                feeds[dst] = key
+    node("concat", f"concat + BN\n{hw(maps['concat'])}", 7, mid, nparams(model.concat_bn))
+    edges += [(feeds[p], "concat") for p in range(1, 5)]
+    node("conv5", f"conv 5 3×3×256\n{hw(head)}", 8, mid, nparams(model.conv5))
+    node("fc", f"FC {model.fc.linear.out_features}\n+ dropout", 9, mid, nparams(model.fc))
+    node("classifier", f"FC {model.classifier.out_features}\n(classes)", 10, mid, nparams(model.classifier))
+    edges += [("concat", "conv5"), ("conv5", "fc"), ("fc", "classifier")]
+    return pd.DataFrame(nodes), edges

@@ -1,10 +1,11 @@
 """A small generated stand-in for dynamic images of micro-expressions (synthetic).
 
-Until the CASME II twin (:mod:`learnet_lite.synthetic`) is used by the model chapter, the
-chapter trains on these: each clip is a smooth random texture (a different "subject" per
-clip) whose pixels move by a few pixels in one local region, the region and direction of
-motion set by the class (the analogue of an action unit), with an onset→apex time course
-plus class-independent nuisances (illumination flicker, sensor noise, jitter of the region).
+Small and fast, for unit tests of the model and the training loop (the model chapter
+trains on the CASME-II clips of :mod:`learnet_lite.synthetic` instead). Each clip is a
+smooth random texture (a different "subject" per clip) whose pixels move by a few pixels
+in one local region, the region and direction of motion set by the class (the analogue of
+an action unit), with an onset→apex time course plus class-independent nuisances
+(illumination flicker, sensor noise, jitter of the region).
 Each clip is summarised by :func:`learnet_lite.dynamic.dynamic_image` (Sec. III-A), so the
 class is only visible through motion: a still frame carries no label information.
 """

@@ -29,6 +29,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -37,6 +38,27 @@ from tqdm import tqdm
 MOMENTUM = 0.9
 WEIGHT_DECAY = 0.0
 CHECKPOINT_VERSION = 1
+
+
+def clip_images(clips, classes, size: int = 112, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """Network input for a clip table (one row per clip, as ``datasets.load`` returns it):
+    each clip's dynamic image (Sec. III-A, :func:`learnet_lite.dynamic.dynamic_image`),
+    resized to ``size``×``size`` (the paper's 112×112×3) and standardised to zero mean and
+    unit variance, as float (N, 3, size, size); labels are indices into ``classes``."""
+    from .datasets import read_frames
+    from .dynamic import dynamic_image
+
+    classes = list(classes)
+    unknown = sorted(set(clips["emotion"]) - set(classes))
+    if unknown:
+        raise ValueError(f"clips: emotions {unknown} are not among the classes {classes}")
+    images = []
+    for frames in tqdm(clips["frames"], desc="dynamic images", unit="clip", disable=not progress):
+        di = cv2.resize(dynamic_image(read_frames(frames)), (size, size), interpolation=cv2.INTER_AREA)
+        images.append((di - di.mean()) / (di.std() + 1e-6))
+    x = torch.from_numpy(np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2), dtype=np.float32))
+    y = torch.tensor([classes.index(e) for e in clips["emotion"]], dtype=torch.long)
+    return x, y
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -62,7 +62,8 @@ def test_count_parameters_skips_frozen():
 
 
 @pytest.mark.parametrize("num_classes", CLASS_COUNTS)
-@pytest.mark.parametrize("options", [{}, {"accretion": False}, {"downsample": "maxpool"}, {"final_map": 3}])
+@pytest.mark.parametrize("options", [{}, {"accretion": False}, {"downsample": "maxpool"}, {"final_map": 3},
+                                     {"accretion": False, "downsample": "maxpool", "final_map": 3}])
 def test_learnet_output_shape(num_classes, options):
     model = models.build("learnet", num_classes, **options).eval()
     with torch.no_grad():

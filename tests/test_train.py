@@ -91,3 +91,16 @@ def test_standin_is_deterministic_and_balanced():
     from learnet_lite.dynamic import dynamic_image
     still = dynamic_image(video[:, :1].repeat(5, axis=1))
     assert np.abs(still).max() < 1e-4
+
+
+def test_clip_images_from_a_twin(tmp_path):
+    from learnet_lite import datasets, synthetic
+
+    clips = synthetic.generate("casme2", tmp_path / "casme2", scale=0.02, progress=False)
+    classes = datasets.SPECS["casme2"].classes
+    x, y = train.clip_images(clips, classes, size=56, progress=False)
+    assert x.shape == (len(clips), 3, 56, 56) and x.dtype == torch.float32
+    assert [classes[i] for i in y.tolist()] == list(clips["emotion"])
+    torch.testing.assert_close(x.mean(dim=(1, 2, 3)), torch.zeros(len(clips)), atol=1e-4, rtol=0)
+    with pytest.raises(ValueError, match="not among the classes"):
+        train.clip_images(clips, ["happiness"], progress=False)
