@@ -21,7 +21,6 @@ budget; the record says so (``extra.subject_groups``). ``null`` is LOSO proper.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
 import tempfile
