@@ -254,6 +254,7 @@ def derive_folder(src, dst, *, variant: str = "bilen", force: bool = False, prog
     from tqdm import tqdm
 
     from .datasets import IMAGE_SUFFIXES
+    from .profiles import temp_beside
 
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
@@ -271,12 +272,11 @@ def derive_folder(src, dst, *, variant: str = "bilen", force: bool = False, prog
     written = []
     for clip, target in tqdm(list(zip(clips, targets)), desc="dynamic images", unit="clip", disable=not progress):
         image = to_uint8(dynamic_image_from_folder(clip, variant=variant))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.stem}.tmp.png")
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-        if not cv2.imwrite(str(tmp), bgr):
-            raise OSError(f"{tmp}: could not write the image")
-        tmp.replace(target)
+        with temp_beside(target, suffix=".tmp.png") as tmp:
+            if not cv2.imwrite(tmp, bgr):
+                raise OSError(f"{tmp}: could not write the image")
+            Path(tmp).replace(target)
         written.append(target)
     return written
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,15 +135,9 @@ def inputs(df: pd.DataFrame, variant: str = "bilen", size: int = INPUT_SIZE, cac
     images = np.stack([_one_input(r, variant, size) for r in
                        tqdm(rows, desc=f"{dataset} {variant}", unit="clip", disable=not progress)])
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npz", dir=path.parent)
-        os.close(fd)
-        try:
+        with profiles.temp_beside(path, suffix=".npz") as tmp:
             np.savez(tmp, images=images)
             os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
     return images
 
 

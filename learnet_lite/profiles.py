@@ -8,6 +8,8 @@ settings from here. ``paper`` holds the paper's exact settings (Sec. IV).
 from __future__ import annotations
 
 import os
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -42,3 +44,19 @@ def data_root() -> Path:
 def using_synthetic_data() -> bool:
     """True unless ``DATA_ROOT`` points at a licensed copy of the datasets."""
     return "DATA_ROOT" not in os.environ
+
+
+@contextmanager
+def temp_beside(path, suffix: str = ".tmp"):
+    """A fresh temporary file path in ``path``'s folder (created if needed), removed on exit
+    unless the caller moved it into place: write there, then ``os.replace``/``os.link`` it, so
+    a killed run never leaves a half-written ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        yield tmp
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)

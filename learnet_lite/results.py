@@ -15,14 +15,13 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from . import metrics
-from .profiles import REPO_ROOT
+from .profiles import REPO_ROOT, temp_beside
 
 RESULTS_DIR = REPO_ROOT / "data" / "results"
 IDENTITY = ("dataset", "protocol", "model", "profile", "variant", "seed", "fold")
@@ -81,10 +80,10 @@ def write(record: dict, folder=RESULTS_DIR, force: bool = False) -> Path:
     """Write ``record`` to its :func:`record_path` atomically (temp file in the same folder,
     then a rename), refusing to replace an existing record unless ``force``."""
     path = record_path(folder, **_identity(record))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    exists = FileExistsError(f"{path}: a record of this run already exists; "
+                             "pass force=True (--force) to overwrite it")
+    with temp_beside(path) as tmp:
+        with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(record, fh, indent=1, default=_json_default)
             fh.write("\n")
             fh.flush()
@@ -95,16 +94,11 @@ def write(record: dict, folder=RESULTS_DIR, force: bool = False) -> Path:
             try:
                 os.link(tmp, path)  # atomic and never clobbers: fails if the record exists
             except FileExistsError:
-                raise FileExistsError(f"{path}: a record of this run already exists; "
-                                      "pass force=True (--force) to overwrite it") from None
+                raise exists from None
             except OSError:  # file system without hard links
                 if path.exists():
-                    raise FileExistsError(f"{path}: a record of this run already exists; "
-                                          "pass force=True (--force) to overwrite it") from None
+                    raise exists from None
                 os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 

@@ -26,7 +26,6 @@ test data never reaches this module). :func:`predict` returns labels.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -34,6 +33,8 @@ import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
+
+from .profiles import temp_beside
 
 MOMENTUM = 0.9
 WEIGHT_DECAY = 0.0
@@ -115,15 +116,9 @@ def _epoch(model, x, y, batch_size, device, loss_fn, optimizer=None, scaler=None
 def save_checkpoint(path, state: dict) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then an atomic rename."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with temp_beside(path) as tmp:
         torch.save(state, tmp)
         os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
