@@ -4,8 +4,11 @@ on a CUDA device also images/s at batch 25 and at the best batch.
 
     PYTHONPATH=. python benchmarks/bench_model.py [--seconds 4] [--rounds 3]
 
-"Port" is the same module run the obvious way: default (channels-first) memory format,
-``torch.no_grad`` for inference. "Ours" is how :mod:`learnet_lite.train` runs it:
+"Port" is the same module (same parameters, same initial weights) run the obvious way:
+every map of the Keras graph computed as drawn (:meth:`LEARNet.lateral`, the full 56×56
+stem map included), default (channels-first) memory format, ``torch.no_grad`` for
+inference. "Ours" is how :mod:`learnet_lite.train` runs it: ``LEARNet.forward``, which
+computes the stem only at the pixels the 1×1 stride-2 convs read (a quarter of them),
 channels-last weights and activations (oneDNN's native layout, no reorders around every
 conv) and ``torch.inference_mode`` for inference. Both compute the same function in
 float32 (checked below). An extra line reports bfloat16 autocast, which changes the
@@ -36,9 +39,19 @@ from learnet_lite import models  # noqa: E402
 BATCH, SIZE, CLASSES = 25, 112, 8
 
 
+class Port(models.LEARNet):
+    """The straightforward port: the Keras graph computed map by map, each layer on the
+    whole of its input (what ``LEARNet.forward`` computed before it learned to skip the
+    stem pixels nothing reads)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.conv5(self.concat_bn(self.lateral(x)["concat"]))
+        return self.classifier(self.fc(torch.flatten(x, 1)))
+
+
 def setup(variant: str, batch: int = BATCH, device: str = "cpu"):
     torch.manual_seed(0)
-    model = models.build("learnet", CLASSES).to(device)
+    model = (Port(CLASSES) if variant == "port" else models.build("learnet", CLASSES)).to(device)
     x = torch.randn(batch, 3, SIZE, SIZE, device=device)
     y = torch.randint(0, CLASSES, (batch,), device=device)
     if variant != "port":

@@ -133,6 +133,9 @@ class LEARNet(nn.Module):
 
     # (accreting path, path it adds) — Fig. 2
     PAIRS = ((2, 1), (4, 3))
+    # forward computes the stem only where the paths read it (see _level1_where_read);
+    # False runs every layer as a module on its whole input (torchinfo, forward hooks)
+    skip_unread_stem = True
 
     def __init__(self, num_classes: int, *, accretion: bool = True, downsample: str = "conv",
                  final_map: int = 4, dropout: float = 0.5, in_channels: int = 3):
@@ -174,11 +177,19 @@ class LEARNet(nn.Module):
         ``p{path}.{level}`` (conv outputs), ``add{level}_{i}`` (accretion outputs) and
         ``concat``: what Figs. 3–4 show, and what the architecture figure draws."""
         maps = {"stem": self.stem(x)}
-        inputs = {p: maps["stem"] for p in range(1, 5)}
+        for p in range(1, 5):
+            maps[f"p{p}.1"] = getattr(self, f"path{p}")[0](maps["stem"])
+        return self._accrete(maps)
+
+    def _accrete(self, maps: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """From the paths' level-1 maps ``p{path}.1``: the accretion layers (Eq. 8) after
+        levels 1 and 2, levels 2 and 3 of the four paths, and the concat."""
+        inputs = {p: maps[f"p{p}.1"] for p in range(1, 5)}
         for level in (1, 2, 3):
-            for p in range(1, 5):
-                maps[f"p{p}.{level}"] = getattr(self, f"path{p}")[level - 1](inputs[p])
-                inputs[p] = maps[f"p{p}.{level}"]
+            if level > 1:
+                for p in range(1, 5):
+                    maps[f"p{p}.{level}"] = getattr(self, f"path{p}")[level - 1](inputs[p])
+                    inputs[p] = maps[f"p{p}.{level}"]
             if level < 3 and len(self.accretion):
                 for i, (dst, src) in enumerate(self.PAIRS, start=1):
                     key = f"add{level}_{i}"
@@ -187,8 +198,30 @@ class LEARNet(nn.Module):
         maps["concat"] = torch.cat([inputs[p] for p in range(1, 5)], dim=1)
         return maps
 
+    def _level1_where_read(self, x: torch.Tensor) -> dict[str, torch.Tensor] | None:
+        """The paths' level-1 maps without the full stem map, or ``None`` where that is not
+        exact (the max-pooling ablation, or a side not divisible by 4).
+
+        A 1×1 stride-2 "same" conv has no padding and reads every other stem pixel, so
+        three quarters of the 56×56 stem map never reach the output. The pixels it reads,
+        stem rows/columns 2i, see input rows 4i…4i+2: the stem conv at stride 4, whose
+        windows stay inside the input when the side is divisible by 4 (Keras pads only at
+        the bottom/right there). Same weights and dot products, a quarter of the stem's
+        work, and the four 1×1 convs run on 28×28 maps instead of striding over 56×56 ones
+        (their backward pass would otherwise scatter gradients into four 56×56 maps)."""
+        stem = self.stem.conv
+        first = [getattr(self, f"path{p}")[0] for p in range(1, 5)]
+        if (not self.skip_unread_stem or self.options["downsample"] != "conv" or x.shape[-2] % 4 or x.shape[-1] % 4
+                or stem.kernel_size != (3, 3) or stem.stride != (2, 2)
+                or any(b.conv.kernel_size != (1, 1) or b.conv.stride != (2, 2) for b in first)):
+            return None
+        grid = self.stem.relu(F.conv2d(x, stem.weight, stem.bias, stride=4))
+        return {f"p{p}.1": b.relu(F.conv2d(grid, b.conv.weight, b.conv.bias)) for p, b in enumerate(first, start=1)}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.concat_bn(self.lateral(x)["concat"])
+        level1 = self._level1_where_read(x)
+        maps = self.lateral(x) if level1 is None else self._accrete(level1)
+        x = self.concat_bn(maps["concat"])
         x = self.conv5(x)
         x = self.fc(torch.flatten(x, 1))
         return self.classifier(x)
@@ -255,12 +288,20 @@ def count_layers(model: nn.Module) -> int:
 
 
 def summary(model: nn.Module, batch_size: int = 1, size: int = INPUT_SIZE, depth: int = 3):
-    """The torchinfo per-layer summary (output shape, parameters) at the paper's input."""
+    """The torchinfo per-layer summary (output shape, parameters) at the paper's input,
+    with LEARNet's every layer run as a module on its whole input (the full stem map)."""
     import torchinfo
 
-    return torchinfo.summary(model, input_size=(batch_size, 3, size, size), depth=depth, verbose=0,
-                             col_names=("output_size", "num_params"), row_settings=("var_names", "depth"),
-                             device="cpu", mode="eval")
+    skip = getattr(model, "skip_unread_stem", None)
+    if skip is not None:
+        model.skip_unread_stem = False
+    try:
+        return torchinfo.summary(model, input_size=(batch_size, 3, size, size), depth=depth, verbose=0,
+                                 col_names=("output_size", "num_params"), row_settings=("var_names", "depth"),
+                                 device="cpu", mode="eval")
+    finally:
+        if skip is not None:
+            model.skip_unread_stem = skip
 
 
 def _layer_rows(model: nn.Module, size: int = INPUT_SIZE) -> dict[str, tuple[tuple[int, ...], int]]:

@@ -139,6 +139,48 @@ def test_accretion_adds_the_neighbouring_path():
         torch.testing.assert_close(maps["p1.2"], model.path1[1](maps["p1.1"]))
 
 
+@pytest.mark.parametrize("size", [112, 64, 60, 58])
+def test_level1_maps_computed_only_where_read(size):
+    """The paths' level-1 maps from the stem at stride 4 equal those read off the full
+    56×56 stem map; sides not divisible by 4 (Keras pads there) fall back to the full map."""
+    torch.manual_seed(0)
+    model = models.build("learnet", 8).eval()
+    x = torch.randn(2, 3, size, size)
+    with torch.no_grad():
+        fast, maps = model._level1_where_read(x), model.lateral(x)
+    if size % 4:
+        assert fast is None
+        return
+    for p in range(1, 5):
+        torch.testing.assert_close(fast[f"p{p}.1"], maps[f"p{p}.1"])
+    model.skip_unread_stem = False
+    assert model._level1_where_read(x) is None
+
+
+def test_stem_computed_only_where_read_is_the_same_function():
+    """Training forward and backward: outputs, BatchNorm running statistics and gradients
+    equal those of running every layer as a module on its whole input."""
+    torch.manual_seed(0)
+    fast = models.build("learnet", 8)
+    full = models.build("learnet", 8)
+    full.load_state_dict(fast.state_dict())
+    full.skip_unread_stem = False
+    x = torch.randn(3, 3, 112, 112)
+    outs = []
+    for model in (fast, full):
+        torch.manual_seed(1)  # same dropout mask
+        out = model.train()(x)
+        out.square().sum().backward()
+        outs.append(out)
+    torch.testing.assert_close(outs[0], outs[1], rtol=1e-4, atol=1e-4)
+    for (name, a), b in zip(fast.named_parameters(), full.parameters()):
+        torch.testing.assert_close(a.grad, b.grad, rtol=1e-3, atol=1e-4, msg=name)
+    for (name, a), b in zip(fast.named_buffers(), full.buffers()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5, msg=name)
+    with torch.no_grad():
+        torch.testing.assert_close(fast.eval()(x), full.eval()(x), rtol=1e-5, atol=1e-5)
+
+
 def test_accretion_changes_the_output_for_the_same_weights():
     torch.manual_seed(0)
     full = models.build("learnet", 8).eval()
