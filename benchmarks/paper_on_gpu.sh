@@ -61,7 +61,7 @@ wait
 echo "twins and inputs ready after $(since)" | tee -a "$OUT/prepare.log"
 
 # shellcheck disable=SC2086
-timeout -k 20 --signal=INT "$BUDGET" $PY -m learnet_lite.cli reproduce --profile "$PROFILE" \
+OMP_NUM_THREADS=2 timeout -k 20 --signal=INT "$BUDGET" $PY -m learnet_lite.cli reproduce --profile "$PROFILE" \
   --protocols $PROTOCOLS --models $MODELS --device "${DEVICE:-cuda}" --jobs "$JOBS" --results "$RESULTS" --resume \
   >"$OUT/reproduce.log" 2>&1
 echo "reproduce exit $? after $(since)" | tee -a "$OUT/reproduce.log"
