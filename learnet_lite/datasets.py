@@ -89,7 +89,7 @@ def read_frames(frames, color: bool = True, channel_order: str = "RGB") -> np.nd
                 if not cv2.haveImageReader(str(path)):
                     raise cv2.error
                 image = cv2.imread(str(path), clip[i], cv2.IMREAD_UNCHANGED)
-            except cv2.error:
+            except (cv2.error, TypeError):  # TypeError: an OpenCV before imread(path, dst, flags)
                 image = _imread(path)
             _check_decoded(image, path)
             _same_shape(image, first, path, paths[0])

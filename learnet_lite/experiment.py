@@ -240,7 +240,8 @@ def run_fold(prep: Prepared, fold, *, model: str, profile: str, settings: dict,
     resumed_at = int(train.load_checkpoint(ckpt)["epoch"]) if resume and ckpt.is_file() else 0
     history = train.fit(net, to_tensor(train_images), torch.from_numpy(y["train"]),
                         val=(to_tensor(shown("val")), torch.from_numpy(y["val"])), seed=int(fold.seed),
-                        device=str(dev), progress=progress, checkpoint=ckpt, resume=resume,
+                        device=str(dev), progress=progress, checkpoint=ckpt,
+                        checkpoint_every=int(settings.get("checkpoint_every") or 1), resume=resume,
                         on_epoch=on_epoch, **hp)
     fit_s = time.perf_counter() - fit_start
     pred = train.predict(net, to_tensor(shown("test")), device=str(dev))
@@ -304,9 +305,14 @@ def run(dataset: str, protocol: str, model: str, profile: str, *, seeds=None, fo
 
 def reproduce(profile: str, *, datasets=None, models_=None, protocols_=None, variants=None, seeds=None,
               device: str = "auto", results_dir=results.RESULTS_DIR, force: bool = False,
-              resume: bool = False, progress: bool = True) -> pd.DataFrame:
+              resume: bool = False, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
     """The grid: datasets x models x protocols x repeats (x folds), skipping recorded runs;
-    returns the aggregated table of the profile's records (:func:`results.aggregate`)."""
+    returns the aggregated table of the profile's records (:func:`results.aggregate`).
+
+    ``jobs`` > 1 trains that many runs at once in worker processes, repeats outermost (every
+    dataset and model gets seed 0 before any gets seed 1, so a grid cut short still covers
+    the tables). On a GPU, one batch-25 run leaves the device mostly idle (kernel launches,
+    not arithmetic, bound it), so several runs share it well; on a CPU keep ``jobs=1``."""
     settings = profiles.load(profile)
     datasets = list(datasets or settings.get("datasets", DATASETS))
     models_ = list(models_ or settings.get("models", GRID_MODELS))
@@ -319,18 +325,69 @@ def reproduce(profile: str, *, datasets=None, models_=None, protocols_=None, var
     bad = [m for m in models_ if m not in models.NAMES]
     if bad:
         raise ValueError(f"models {bad}: expected some of {', '.join(models.NAMES)}")
-    for dataset in datasets:
-        for variant in variants:
-            prep = prepare(dataset, settings, variant, progress=progress)
-            jobs = [(p, m, f) for p in protocols_ for s in seeds for f in folds(prep, p, settings, s)
-                    for m in models_]
-            bar = tqdm(jobs, desc=f"{dataset} ({variant})", unit="run", disable=not progress)
-            for protocol, model, f in bar:
-                bar.set_postfix_str(f"{protocol} {model} seed {f.seed} fold {f.fold}")
-                run_fold(prep, f, model=model, profile=profile, settings=settings, results_dir=results_dir,
-                         device=device, force=force, resume=resume, progress=False)
+    if jobs < 1:
+        raise ValueError(f"jobs must be >= 1, got {jobs}")
+    common = dict(profile=profile, settings=settings, results_dir=results_dir, device=device, force=force,
+                  resume=resume, progress=False)
+    if jobs == 1:
+        for dataset in datasets:
+            for variant in variants:
+                prep = prepare(dataset, settings, variant, progress=progress)
+                todo = [(p, m, f) for p in protocols_ for s in seeds for f in folds(prep, p, settings, s)
+                        for m in models_]
+                bar = tqdm(todo, desc=f"{dataset} ({variant})", unit="run", disable=not progress)
+                for protocol, model, f in bar:
+                    bar.set_postfix_str(f"{protocol} {model} seed {f.seed} fold {f.fold}")
+                    run_fold(prep, f, model=model, **common)
+    else:
+        _reproduce_parallel(datasets, variants, protocols_, models_, seeds, jobs, common, progress)
     records = results.load_records(Path(results_dir) / profile)
     return results.aggregate(records) if not records.empty else pd.DataFrame()
+
+
+def _reproduce_parallel(datasets, variants, protocols_, models_, seeds, jobs, common, progress):
+    import multiprocessing
+
+    settings = common["settings"]
+    todo = []
+    for dataset in datasets:  # inputs computed (and cached) once, here, before any worker reads them
+        for variant in variants:
+            prep = prepare(dataset, settings, variant, progress=progress)
+            for protocol in protocols_:
+                for seed in seeds:
+                    n = len(folds(prep, protocol, settings, seed))
+                    todo += [(seed, dataset, model, protocol, variant, fold) for model in models_ for fold in range(n)]
+    todo.sort(key=lambda job: job[0])  # stable: seed 0 of everything first
+    failures = []
+    pool = multiprocessing.get_context("spawn").Pool(jobs)
+    try:
+        bar = tqdm(pool.imap_unordered(_run_job, [(job, common) for job in todo]), total=len(todo),
+                   desc=f"grid ({jobs} at once)", unit="run", disable=not progress)
+        for job, error in bar:
+            if error:
+                seed, dataset, model, protocol, variant, fold = job
+                failures.append(f"{dataset} {protocol} {model} {variant} seed {seed} fold {fold}: {error}")
+                bar.write(f"FAILED {failures[-1]}")
+        pool.close()
+    except BaseException:  # interrupted: stop every worker now (their checkpoints stay for --resume)
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    if failures:
+        raise RuntimeError(f"{len(failures)} of {len(todo)} runs failed:\n" + "\n".join(failures))
+
+
+def _run_job(args) -> tuple:
+    job, common = args
+    seed, dataset, model, protocol, variant, fold = job
+    try:
+        prep = prepare(dataset, common["settings"], variant, progress=False)  # the cached inputs
+        f = folds(prep, protocol, common["settings"], seed)[fold]
+        run_fold(prep, f, model=model, **common)
+    except Exception as exc:  # reported by the parent, which goes on with the other runs
+        return job, f"{type(exc).__name__}: {exc}"
+    return job, None
 
 
 def add_cli(subparsers) -> None:
@@ -351,6 +408,8 @@ def add_cli(subparsers) -> None:
                    f"{' '.join(GRID_MODELS)}")
     r.add_argument("--protocols", nargs="+", choices=protocols.PROTOCOLS, help="default: the profile's")
     r.add_argument("--seeds", nargs="+", type=int, help="default: 0..repeats-1 of the profile")
+    r.add_argument("--jobs", type=int, default=1, help="runs trained at once in worker processes, seed 0 of "
+                   "everything first (a GPU: 4-8; a CPU: 1, the default)")
     _common(r)
     r.set_defaults(func=_reproduce_command)
 
@@ -382,7 +441,7 @@ def _reproduce_command(args) -> int:
     table = reproduce(args.profile, datasets=args.datasets, models_=args.models, protocols_=args.protocols,
                       variants=[args.variant] if args.variant else None, seeds=args.seeds,
                       device=args.device, results_dir=args.results, force=args.force, resume=args.resume,
-                      progress=not args.quiet)
+                      progress=not args.quiet, jobs=args.jobs)
     if table.empty:
         print("no records")
         return 0

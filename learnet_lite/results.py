@@ -178,7 +178,11 @@ def aggregate(records) -> pd.DataFrame:
 
 
 def git_state() -> dict:
-    """The commit of the package's checkout and whether its tree had uncommitted changes."""
+    """The commit of the package's checkout and whether its tree had uncommitted changes.
+
+    A copy without its ``.git`` folder (a tree sent to a GPU machine) has no history to ask:
+    there ``$LEARNET_COMMIT``, set by whoever sent a clean checkout of that commit, is
+    recorded instead, with ``dirty`` unknown and the source named."""
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                               timeout=20, check=True).stdout.strip()
@@ -186,6 +190,8 @@ def git_state() -> dict:
     try:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
     except (OSError, subprocess.SubprocessError):
+        if os.environ.get("LEARNET_COMMIT"):
+            return {"commit": os.environ["LEARNET_COMMIT"], "dirty": None, "source": "LEARNET_COMMIT"}
         return {"commit": None, "dirty": None}
 
 

@@ -158,3 +158,24 @@ def test_cli_train_writes_skips_and_reproduce_tables(clips, tmp_path, monkeypatc
     assert cli.main(["train", "--dataset", "casme2", "--protocol", "paper", "--profile", "smoke", "--fold", "3",
                      "--results", str(tmp_path / "r"), "--quiet"]) == 2
     assert "fold 3" in capsys.readouterr().err
+
+
+def test_parallel_grid_writes_the_records_of_the_sequential_one(tmp_path, monkeypatch):
+    """``reproduce(jobs=2)`` trains in spawned workers (which see DATA_ROOT, not monkeypatches):
+    on CPU its records equal the sequential grid's apart from times."""
+    from learnet_lite import synthetic
+
+    synthetic.generate("casme2", tmp_path / "data" / "casme2", scale=0.06, amplitude=3.0, progress=False)
+    monkeypatch.setenv("DATA_ROOT", str(tmp_path / "data"))
+    monkeypatch.setattr(experiment, "CACHE_DIR", tmp_path / "cache")
+    kw = dict(datasets=["casme2"], models_=["learnet"], protocols_=["paper", "loso"], seeds=[0, 1],
+              device="cpu", progress=False)
+    experiment.reproduce("smoke", results_dir=tmp_path / "seq", **kw)
+    experiment.reproduce("smoke", results_dir=tmp_path / "par", jobs=2, **kw)
+    seq = sorted(p.relative_to(tmp_path / "seq") for p in (tmp_path / "seq").rglob("*.json"))
+    par = sorted(p.relative_to(tmp_path / "par") for p in (tmp_path / "par").rglob("*.json"))
+    assert seq == par and len(seq) == 2 * (1 + 3)  # 2 seeds x (paper + 3 LOSO groups)
+    for rel in seq:
+        assert strip_times(results.read(tmp_path / "par" / rel)) == strip_times(results.read(tmp_path / "seq" / rel))
+    with pytest.raises(ValueError, match="jobs"):
+        experiment.reproduce("smoke", results_dir=tmp_path / "x", jobs=0, **kw)

@@ -75,6 +75,39 @@ def test_bad_inputs(batch):
         train.fit(model, x, y, epochs=0, progress=False)
 
 
+class Killed(RuntimeError):
+    pass
+
+
+def test_checkpoint_every_k_epochs_resumes_from_the_last_saved_one(batch, tmp_path):
+    x, y = batch
+    kw = dict(epochs=5, batch_size=10, seed=3, device="cpu", progress=False, checkpoint_every=2)
+
+    def fresh():
+        torch.manual_seed(0)
+        return models.build("learnet", 5)
+
+    whole = train.fit(fresh(), x, y, checkpoint=tmp_path / "a.pt", **kw)
+    assert train.load_checkpoint(tmp_path / "a.pt")["epoch"] == 5  # the last epoch is always saved
+    saved = []
+
+    def kill_at_3(epoch, history):
+        if (tmp_path / "b.pt").is_file():
+            saved.append(train.load_checkpoint(tmp_path / "b.pt")["epoch"])
+        if epoch == 3:
+            raise Killed
+
+    with pytest.raises(Killed):
+        train.fit(fresh(), x, y, checkpoint=tmp_path / "b.pt", on_epoch=kill_at_3, **kw)
+    assert saved == [2, 2]  # nothing written after epochs 1 and 3
+    epochs_run = []
+    resumed = train.fit(fresh(), x, y, checkpoint=tmp_path / "b.pt", resume=True,
+                        on_epoch=lambda e, h: epochs_run.append(e), **kw)
+    assert epochs_run == [3, 4, 5] and resumed == whole
+    with pytest.raises(ValueError, match="checkpoint_every"):
+        train.fit(fresh(), x, y, epochs=1, checkpoint_every=0, progress=False)
+
+
 def test_auto_device():
     assert train.resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
     assert train.resolve_device("cpu").type == "cpu"
