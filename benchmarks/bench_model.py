@@ -54,11 +54,13 @@ def setup(variant: str, batch: int = BATCH, device: str = "cpu"):
     model = (Port(CLASSES) if variant == "port" else models.build("learnet", CLASSES)).to(device)
     x = torch.randn(batch, 3, SIZE, SIZE, device=device)
     y = torch.randint(0, CLASSES, (batch,), device=device)
-    if variant != "port":
-        model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
-    return model, x, y, opt
+    if variant == "port":
+        return model, x, y, torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+    from learnet_lite import train  # ours: as train.fit sets it up
+
+    model = model.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
+    return model, x, y, train.sgd(model, torch.device(device))
 
 
 def autocast(variant: str, device: str):
@@ -165,7 +167,7 @@ def cuda_report(seconds: float, n_images: int = 2000, device: str = "cuda", batc
     def ours(batch: int) -> float:
         torch.manual_seed(0)
         model = models.build("learnet", CLASSES).to(dev, memory_format=torch.channels_last)
-        opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
+        opt = train.sgd(model, dev)
         scaler = torch.amp.GradScaler(dev.type)
         gen = torch.Generator().manual_seed(0)
         epoch = lambda: train._epoch(model, x, y, batch, dev, loss_fn, opt, scaler, gen)  # noqa: E731
@@ -180,7 +182,7 @@ def cuda_report(seconds: float, n_images: int = 2000, device: str = "cuda", batc
 
     def port(batch: int) -> float:
         torch.manual_seed(0)
-        model = models.build("learnet", CLASSES).to(dev)
+        model = Port(CLASSES).to(dev)
         opt = torch.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)
 
         def epoch():
