@@ -60,7 +60,7 @@ def setup(variant: str, batch: int = BATCH, device: str = "cpu"):
 
     model = model.to(memory_format=torch.channels_last)
     x = x.contiguous(memory_format=torch.channels_last)
-    return model, x, y, train.sgd(model, torch.device(device))
+    return model, x, y, train.sgd(model)
 
 
 def autocast(variant: str, device: str):
@@ -167,7 +167,7 @@ def cuda_report(seconds: float, n_images: int = 2000, device: str = "cuda", batc
     def ours(batch: int) -> float:
         torch.manual_seed(0)
         model = models.build("learnet", CLASSES).to(dev, memory_format=torch.channels_last)
-        opt = train.sgd(model, dev)
+        opt = train.sgd(model)
         scaler = torch.amp.GradScaler(dev.type)
         gen = torch.Generator().manual_seed(0)
         epoch = lambda: train._epoch(model, x, y, batch, dev, loss_fn, opt, scaler, gen)  # noqa: E731

@@ -118,13 +118,12 @@ def _epoch(model, x, y, batch_size, device, loss_fn, optimizer=None, scaler=None
     return float(loss_sum) / len(x), int(correct) / len(x)
 
 
-def sgd(model: nn.Module, device: torch.device, lr: float = 1e-3, momentum: float = MOMENTUM,
+def sgd(model: nn.Module, lr: float = 1e-3, momentum: float = MOMENTUM,
         weight_decay: float = WEIGHT_DECAY) -> torch.optim.SGD:
-    """The paper's optimiser (Sec. IV: SGD, ``lr`` 1e-3). On the CPU its fused kernel: one
-    pass over each parameter, its gradient and momentum buffer instead of three, with
-    bit-identical results."""
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
-                           fused=device.type == "cpu" or None)
+    """The paper's optimiser (Sec. IV: SGD, ``lr`` 1e-3) with its multi-tensor kernels,
+    which PyTorch picks by itself only on GPUs: one call per step for all parameters
+    instead of three per parameter, with the same arithmetic (bit-identical results)."""
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
 
 
 def save_checkpoint(path, state: dict) -> Path:
@@ -178,7 +177,7 @@ def fit(model: nn.Module, train_x, train_y, *, val=None, epochs: int, batch_size
     if val is not None:
         vx, vy = (t.to(dev) for t in _check(*val, "val"))
     model.to(dev, memory_format=torch.channels_last)
-    optimizer = sgd(model, dev, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    optimizer = sgd(model, lr=lr, momentum=momentum, weight_decay=weight_decay)
     scaler = torch.amp.GradScaler(dev.type, enabled=dev.type == "cuda")
     loss_fn = nn.CrossEntropyLoss()
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
