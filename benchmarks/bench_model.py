@@ -10,7 +10,8 @@ stem map included), default (channels-first) memory format, ``torch.no_grad`` fo
 inference. "Ours" is how :mod:`learnet_lite.train` runs it: ``LEARNet.forward``, which
 computes the stem only at the pixels the 1×1 stride-2 convs read (a quarter of them),
 channels-last weights and activations (oneDNN's native layout, no reorders around every
-conv) and ``torch.inference_mode`` for inference. Both compute the same function in
+conv), the multi-tensor SGD of ``train.sgd`` (bit-identical updates) and
+``torch.inference_mode`` for inference. Both compute the same function in
 float32 (checked below). An extra line reports bfloat16 autocast, which changes the
 arithmetic and is therefore not what the library uses. The two variants alternate for
 ``--rounds`` short windows; the ratio is the median of the per-round ratios, so load from

@@ -20,6 +20,12 @@ the topology (the paper's Table I does not add up, see :func:`table1`):
 
 Every conv has a ReLU. With 8 classes this is 1,866,824 trainable parameters.
 
+The paths' first convs (1×1, stride 2) read only every other pixel of the 56×56 stem map,
+so :meth:`LEARNet.forward` computes the stem at those pixels only (the same 3×3 kernel at
+stride 4: the same dot products, a quarter of the stem's work, no 56×56 map to store or
+back-propagate into); :meth:`LEARNet.lateral` and :func:`summary` still run every layer on
+its whole input, for the figures and the layer table.
+
 Where we follow Keras and where PyTorch (faithful to the authors' code wherever it changes
 the numbers a reader could observe):
 
