@@ -217,8 +217,8 @@ class LEARNet(nn.Module):
         (their backward pass would otherwise scatter gradients into four 56×56 maps)."""
         stem = self.stem.conv
         first = [getattr(self, f"path{p}")[0] for p in range(1, 5)]
-        if (not self.skip_unread_stem or self.options["downsample"] != "conv" or x.shape[-2] % 4 or x.shape[-1] % 4
-                or stem.kernel_size != (3, 3) or stem.stride != (2, 2)
+        if (not self.skip_unread_stem or self.options["downsample"] != "conv"
+                or x.shape[-2] % 4 or x.shape[-1] % 4 or stem.kernel_size != (3, 3) or stem.stride != (2, 2)
                 or any(b.conv.kernel_size != (1, 1) or b.conv.stride != (2, 2) for b in first)):
             return None
         grid = self.stem.relu(F.conv2d(x, stem.weight, stem.bias, stride=4))
