@@ -47,6 +47,15 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
     for key in ("leaky", "paper", "loso", "apex"):
         assert 0 <= g[f"acc_{key}"] <= 1 and 0 <= g[f"uar_{key}"] <= 1
     assert g["chance_uar"] == pytest.approx(1 / 7)
+    # the committed paper-profile (GPU) records, paired by seed, reach the prose
+    from learnet_lite import results
+
+    recs = results.load_records(results.RESULTS_DIR / "paper")
+    both = recs.groupby(["dataset", "model", "seed"])["protocol"].agg(set).map({"paper", "paper-leaky"}.issubset)
+    if both.any():
+        assert g["gpu_sentence"].startswith(f"Over the {int(both.sum())} repeats run under both protocols")
+    else:
+        assert "--protocols paper paper-leaky" in g["gpu_sentence"]
 
 
 def test_results_chapter_tables_from_the_records(run_notebook, records):
