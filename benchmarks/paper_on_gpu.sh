@@ -41,7 +41,7 @@ torchvision.__version__, '| numpy', numpy.__version__, '| pandas', pandas.__vers
 if [ "${MPS:-1}" = 1 ] && command -v nvidia-cuda-mps-control >/dev/null; then
   export CUDA_MPS_PIPE_DIRECTORY=/tmp/mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/mps-log
   mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-  if nvidia-cuda-mps-control -d && timeout 60 $PY -c \
+  if { nvidia-cuda-mps-control -d || pgrep -f "nvidia-cuda-mps-control -d" >/dev/null; } && timeout 60 $PY -c \
       "import torch; x = torch.ones(4096, device='cuda'); assert float(x.sum()) == 4096"; then
     echo "MPS on ($(since))" | tee -a "$OUT/device.txt"
   else

@@ -180,9 +180,13 @@ def aggregate(records) -> pd.DataFrame:
 def git_state() -> dict:
     """The commit of the package's checkout and whether its tree had uncommitted changes.
 
-    A copy without its ``.git`` folder (a tree sent to a GPU machine) has no history to ask:
-    there ``$LEARNET_COMMIT``, set by whoever sent a clean checkout of that commit, is
-    recorded instead, with ``dirty`` unknown and the source named."""
+    ``$LEARNET_COMMIT``, set by whoever sends a clean checkout of a commit to another machine
+    (a GPU machine), wins over what that copy's ``.git`` says: such a copy may carry no
+    ``.git`` or a stale one, with the sent tree showing as uncommitted changes. The record
+    then names the source and leaves ``dirty`` unknown."""
+    if os.environ.get("LEARNET_COMMIT"):
+        return {"commit": os.environ["LEARNET_COMMIT"], "dirty": None, "source": "LEARNET_COMMIT"}
+
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
                               timeout=20, check=True).stdout.strip()
@@ -190,8 +194,6 @@ def git_state() -> dict:
     try:
         return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
     except (OSError, subprocess.SubprocessError):
-        if os.environ.get("LEARNET_COMMIT"):
-            return {"commit": os.environ["LEARNET_COMMIT"], "dirty": None, "source": "LEARNET_COMMIT"}
         return {"commit": None, "dirty": None}
 
 

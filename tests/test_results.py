@@ -189,9 +189,11 @@ def test_tables_command(tmp_path, capsys):
     assert pd.read_csv(out_csv)["accuracy_mean"].iloc[0] == pytest.approx(0.75)
 
 
-def test_a_copy_without_git_records_the_commit_it_was_sent_as(tmp_path, monkeypatch):
-    monkeypatch.setattr(results, "REPO_ROOT", tmp_path)  # no .git here
+def test_a_sent_copy_records_the_commit_it_was_sent_as(tmp_path, monkeypatch):
     monkeypatch.delenv("LEARNET_COMMIT", raising=False)
-    assert results.git_state() == {"commit": None, "dirty": None}
-    monkeypatch.setenv("LEARNET_COMMIT", "abc123")
+    assert results.git_state()["commit"]  # this checkout
+    monkeypatch.setenv("LEARNET_COMMIT", "abc123")  # wins over a (possibly stale) .git
     assert results.git_state() == {"commit": "abc123", "dirty": None, "source": "LEARNET_COMMIT"}
+    monkeypatch.delenv("LEARNET_COMMIT")
+    monkeypatch.setattr(results, "REPO_ROOT", tmp_path)  # no .git here
+    assert results.git_state() == {"commit": None, "dirty": None}
