@@ -33,20 +33,21 @@ def test_sgd_steps_reduce_the_loss_on_a_fixed_batch(batch):
 
 def test_sgd_multi_tensor_is_bit_identical_to_plain_sgd(batch):
     x, y = batch
+    flat = lambda m: torch.cat([p.detach().flatten() for p in m.parameters()])  # noqa: E731
     weights = []
-    for make in (lambda m: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9),
-                 lambda m: train.sgd(m)):
+    for make in (lambda m: torch.optim.SGD(m.parameters(), lr=1e-3, momentum=0.9), train.sgd):
         torch.manual_seed(0)
         model = models.build("learnet", 5).train()
+        start = flat(model)
         opt = make(model)
         for step in range(3):
             torch.manual_seed(step)  # same dropout masks
             opt.zero_grad(set_to_none=True)
             torch.nn.functional.cross_entropy(model(x[:8]), y[:8]).backward()
             opt.step()
-        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+        weights.append(flat(model))
+        assert not torch.equal(weights[-1], start)  # the steps moved the weights
     assert opt.param_groups[0]["foreach"]
-    assert not torch.equal(weights[1], torch.cat([p.detach().flatten() for p in models.build("learnet", 5).parameters()]))
     assert torch.equal(weights[0], weights[1])
 
 
