@@ -62,3 +62,22 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     # the smoke profile trains LEARNet only: the VGG rows name the command that fills them
     assert "learnet-lite reproduce --profile smoke --datasets casme2 --models vgg16" in text
     assert "quoted from" in text
+
+
+def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_path):
+    """The Makefile's smic_2class page: SMIC's twin read with its negative/positive labels,
+    its records filling Table IV's 2-class row of the results chapter."""
+    nb, g = run_notebook("04_training", dataset="smic_2class", protocol="loso", results_dir=str(tmp_path))
+    assert g["dataset_name"] == "smic_2class" and g["class_names"] == "negative, positive"
+    assert g["n_classes"] == 2 and g["chance_uniform"] == pytest.approx(0.5)
+    assert g["paper_clips"] == 35 and g["paper_clips_source"] != "Table II"  # from the text, data/paper/table2.csv
+    from learnet_lite import experiment
+
+    assert g["n_clips"] == len(experiment.clips("smic_2class", SMOKE))
+    records = list(tmp_path.rglob("*.json"))
+    assert records and all(r.parts[-4] == "smic_2class" for r in records)
+    nb, g = run_notebook("05_results", results_dir=str(tmp_path))
+    assert g["smic2_loso"].endswith("%") and g["smic2_paper_acc"] == pytest.approx(91.09)
+    assert g["casme2_loso"] == "not run" and "Fig. 10: not run" in g["figs_shown"]  # Fig. 10 is the 5 classes
+    text = "\n".join(str(o.get("data", {}).get("text/html", "")) for c in nb.cells for o in c.get("outputs", []))
+    assert "learnet-lite reproduce --profile smoke --datasets smic_2class --models vgg16 --protocols paper" in text
