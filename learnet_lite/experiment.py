@@ -7,6 +7,9 @@ training copies augmented by :func:`augment.render_plan`, :func:`train.fit` for 
 profile's fixed number of epochs, the test predictions scored and written as a run record
 (:mod:`results`), which a later run skips.
 
+The datasets are the four of Table II and ``smic_2class``: SMIC read with the release's
+negative/positive labels, Table IV's 2-class rows (:data:`LABEL_SETS`).
+
 ``variant`` names the input: ``bilen`` or ``learnet`` (the dynamic image with those rank
 pooling weights, :mod:`dynamic`), or ``apex-frame``: the clip's apex frame alone (the
 middle frame where the apex is not annotated), the single-frame control that shows what
