@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
 # 04_training runs once per synthetic twin (or licensed dataset) into book/04_training_<dataset>.ipynb
-TWINS     := casme casme2 casme_sq smic
+TWINS     := casme casme2 casme_sq smic smic_2class
 PER_TWIN  := notebooks/04_training.ipynb
 TRAINING  := $(foreach d,$(TWINS),book/04_training_$(d).ipynb)
 NOTEBOOKS := $(filter-out $(PER_TWIN),$(sort $(wildcard notebooks/[0-9]*.ipynb)))

@@ -58,6 +58,9 @@ print('$d', p.info, p.images.shape)" >>"$OUT/prepare.log" 2>&1 &
 done
 $PY benchmarks/bench_model.py --cuda-only --seconds 2 --json "$OUT/bench_model_cuda.json" 2>&1 | tee "$OUT/bench.log"
 wait
+$PY -c "from learnet_lite import experiment, profiles
+p = experiment.prepare('smic_2class', profiles.load('$PROFILE'), progress=False)
+print('smic_2class', p.info, p.images.shape)" >>"$OUT/prepare.log" 2>&1  # reads the smic twin made above
 echo "twins and inputs ready after $(since)" | tee -a "$OUT/prepare.log"
 
 # shellcheck disable=SC2086

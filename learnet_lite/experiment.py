@@ -7,6 +7,9 @@ training copies augmented by :func:`augment.render_plan`, :func:`train.fit` for 
 profile's fixed number of epochs, the test predictions scored and written as a run record
 (:mod:`results`), which a later run skips.
 
+The datasets are the four of Table II and ``smic_2class``: SMIC read with the release's
+negative/positive labels, Table IV's 2-class rows (:data:`LABEL_SETS`).
+
 ``variant`` names the input: ``bilen`` or ``learnet`` (the dynamic image with those rank
 pooling weights, :mod:`dynamic`), or ``apex-frame``: the clip's apex frame alone (the
 middle frame where the apex is not annotated), the single-frame control that shows what
@@ -36,7 +39,10 @@ from . import augment, models, profiles, protocols, results, train
 
 INPUT_SIZE = models.INPUT_SIZE
 VARIANTS = ("bilen", "learnet", "apex-frame")
-DATASETS = ("casme", "casme2", "casme_sq", "smic")
+DATASETS = ("casme", "casme2", "casme_sq", "smic", "smic_2class")
+# a run's dataset key -> (the release it reads, the class set): Table IV also runs SMIC with
+# two classes (negative/positive, the text's SMIC-I), read from the same release (or twin)
+LABEL_SETS = {"smic_2class": ("smic", "2class")}
 GRID_MODELS = ("learnet", "vgg16", "vgg19", "resnet18")
 CACHE_DIR = profiles.REPO_ROOT / "data" / "cache"
 CHECKPOINT_DIR = ".checkpoints"
@@ -57,23 +63,35 @@ def twin_root(dataset: str, settings: dict) -> Path:
     return base / dataset
 
 
+def source(dataset: str) -> tuple[str, str]:
+    """The release a dataset key reads and its class set (:data:`LABEL_SETS`):
+    ``"smic_2class"`` -> ``("smic", "2class")``, any other key -> ``(key, "table2")``."""
+    if dataset not in DATASETS:
+        raise ValueError(f"dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
+    return LABEL_SETS.get(dataset, (dataset, "table2"))
+
+
 def clips(dataset: str, settings: dict | None = None) -> pd.DataFrame:
     """The clip table of ``dataset`` (:func:`datasets.load`); on synthetic data the twin is
-    generated first when missing (:func:`synthetic.generate`, reused when present)."""
+    generated first when missing (:func:`synthetic.generate`, reused when present).
+    ``smic_2class`` reads SMIC's release (or twin) with its negative/positive labels; its
+    ``dataset`` column says ``smic_2class``, which keeps its records and input cache apart."""
     from . import datasets
 
     settings = settings or {}
-    if dataset not in DATASETS:
-        raise ValueError(f"dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
-    root = twin_root(dataset, settings)
+    release, label_set = source(dataset)
+    root = twin_root(release, settings)
     if profiles.using_synthetic_data():
         from . import synthetic
 
         kwargs = {"scale": float(settings.get("twin_scale", 1.0)), "progress": False}
         if settings.get("twin_amplitude") is not None:
             kwargs["amplitude"] = float(settings["twin_amplitude"])
-        return synthetic.generate(dataset, root, seed=int(settings.get("twin_seed", 0)), **kwargs)
-    return datasets.load(dataset, root)
+        df = synthetic.generate(release, root, seed=int(settings.get("twin_seed", 0)), **kwargs)
+        if label_set == "table2":
+            return df
+    df = datasets.load(release, root, label_set=label_set)
+    return df.assign(dataset=dataset)
 
 
 def _apex_index(row) -> int:
@@ -182,7 +200,7 @@ def prepare(dataset: str, settings: dict, variant: str = "bilen", df: pd.DataFra
     """Load (or take) the clips of ``dataset`` and compute their inputs once."""
     if df is None:
         df = clips(dataset, settings)
-    df = df.reset_index(drop=True)
+    df = df.reset_index(drop=True).assign(dataset=dataset)  # names the input cache (:func:`inputs`)
     missing = [c for c in ("subject", "emotion", "frames") if c not in df.columns]
     if missing:
         raise ValueError(f"{dataset}: the clip table lacks column(s) {', '.join(missing)}")
@@ -190,7 +208,7 @@ def prepare(dataset: str, settings: dict, variant: str = "bilen", df: pd.DataFra
     classes = sorted(pd.unique(df["emotion"]).tolist(), key=str)
     labels = np.array([classes.index(e) for e in df["emotion"]], dtype=np.int64)
     info = {"clips": int(len(df)), "subjects": int(df["subject"].nunique()),
-            "synthetic": profiles.using_synthetic_data(), "data_root": str(twin_root(dataset, settings))}
+            "synthetic": profiles.using_synthetic_data(), "data_root": str(twin_root(source(dataset)[0], settings))}
     return Prepared(dataset, variant, df, images, classes, labels, info)
 
 
@@ -403,7 +421,7 @@ def add_cli(subparsers) -> None:
     p.set_defaults(func=_train_command)
     r = subparsers.add_parser("reproduce", help="run the whole grid of a profile (skipping recorded runs), "
                               "then print the tables")
-    r.add_argument("--datasets", nargs="+", choices=DATASETS, help="default: the profile's, else all four")
+    r.add_argument("--datasets", nargs="+", choices=DATASETS, help="default: the profile's, else all of them")
     r.add_argument("--models", nargs="+", choices=models.NAMES, help="default: the profile's, else "
                    f"{' '.join(GRID_MODELS)}")
     r.add_argument("--protocols", nargs="+", choices=protocols.PROTOCOLS, help="default: the profile's")

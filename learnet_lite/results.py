@@ -332,15 +332,24 @@ def fill_command(profile: str, dataset: str, model: str, protocols) -> str:
             f"--protocols {' '.join(protocols)}")
 
 
+# a paper row's (dataset, classes) -> the dataset of our records where the paper ran a dataset
+# with other classes than Table II's: Table IV's 2-class SMIC (SMIC-I), experiment.LABEL_SETS
+CLASS_SET_DATASETS = {("smic", 2): "smic_2class"}
+
+
 def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "bilen",
                 protocols=("paper", "paper-leaky", "loso")) -> pd.DataFrame:
     """Table III (``"table3"``) or IV (``"table4"``) beside our runs of one profile and input
-    variant (:func:`beside_paper`). A paper row whose class count differs from our records'
-    (Table IV's 2-class SMIC) gets no numbers of ours; ``fill`` names the command that
+    variant (:func:`beside_paper`). Each paper row's ``dataset`` becomes the dataset of our
+    records it compares with (:data:`CLASS_SET_DATASETS`: Table IV's 2-class rows ->
+    ``smic_2class``; the printed name stays in ``paper_dataset``). A row whose class count
+    still differs from our records' gets no numbers of ours; ``fill`` names the command that
     records whatever of a CNN row was not run (empty for the quoted handcrafted rows)."""
     from . import paper
 
     rows = paper.table(name)
+    rows.insert(rows.columns.get_loc("dataset") + 1, "paper_dataset", rows["dataset"])
+    rows["dataset"] = [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(rows["dataset"], rows["classes"])]
     sel = records
     if not records.empty:
         sel = records[(records["profile"] == profile) & (records["variant"] == variant)]

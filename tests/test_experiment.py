@@ -179,3 +179,50 @@ def test_parallel_grid_writes_the_records_of_the_sequential_one(tmp_path, monkey
         assert strip_times(results.read(tmp_path / "par" / rel)) == strip_times(results.read(tmp_path / "seq" / rel))
     with pytest.raises(ValueError, match="jobs"):
         experiment.reproduce("smoke", results_dir=tmp_path / "x", jobs=0, **kw)
+
+
+def smic_release(root, subjects=4, frames=4, size=24, seed=0):
+    """A tiny SMIC-HS release (cropped layout): per subject two negative, one positive and one
+    surprise clip, plus the five-class labels file the 5-class runs need (fear or sadness
+    for the second negative clip, by subject)."""
+    rng = np.random.default_rng(seed)
+    five = ["subject,clip,emotion"]
+    for s in range(1, subjects + 1):
+        for k, (label, code, emotion) in enumerate([("negative", "ne", "disgust"), ("negative", "ne", "fear"),
+                                                    ("positive", "po", "happiness"), ("surprise", "sur", "surprise")]):
+            clip = f"s{s}_{code}_{k + 1:02d}"
+            folder = root / "HS_cropped" / f"s{s}" / "micro" / label / clip
+            folder.mkdir(parents=True)
+            for t in range(frames):
+                img = (rng.random((size, size, 3)) * 40).astype(np.uint8)
+                x = 8 + t * (k - 1)
+                img[8:14, x:x + 6] = 255
+                cv2.imwrite(str(folder / f"reg_image{t + 1:06d}.bmp"), img)
+            five.append(f"s{s},{clip},{'sadness' if emotion == 'fear' and s % 2 else emotion}")
+    (root / "SMIC-5class-labels.csv").write_text("\n".join(five) + "\n")
+    return root
+
+
+def test_smic_2class_reads_smic_with_two_classes_and_records_apart(tmp_path, monkeypatch):
+    smic_release(tmp_path / "data" / "smic")
+    monkeypatch.setenv("DATA_ROOT", str(tmp_path / "data"))
+    assert experiment.source("smic_2class") == ("smic", "2class") and experiment.source("smic") == ("smic", "table2")
+    two = experiment.clips("smic_2class", SETTINGS)
+    assert sorted(two["emotion"].unique()) == ["negative", "positive"] and len(two) == 12  # surprise left out
+    assert (two["dataset"] == "smic_2class").all()
+    cache = tmp_path / "cache"
+    prep2 = experiment.prepare("smic_2class", SETTINGS, "bilen", cache_dir=cache, progress=False)
+    prep5 = experiment.prepare("smic", SETTINGS, "bilen", cache_dir=cache, progress=False)
+    assert prep2.classes == ["negative", "positive"] and len(prep5.classes) == 5
+    assert prep2.info["data_root"] == prep5.info["data_root"] == str(tmp_path / "data" / "smic")
+    files = sorted(p.name for p in cache.glob("*.npz"))
+    assert len(files) == 2 and files[0].startswith("smic-") and files[1].startswith("smic_2class-")
+    fold = experiment.folds(prep2, "paper", SETTINGS, 0)[0]
+    path, _ = experiment.run_fold(prep2, fold, model="learnet", profile="smoke", settings=SETTINGS,
+                                  results_dir=tmp_path / "r", device="cpu", progress=False)
+    assert path == tmp_path / "r/smoke/smic_2class/paper/learnet/bilen-seed0-fold000.json"
+    r = results.read(path)
+    assert r["dataset"] == "smic_2class" and r["labels"] == ["negative", "positive"]
+    assert np.asarray(r["confusion"]).shape == (2, 2) and r["extra"]["n_classes"] == 2
+    with pytest.raises(ValueError, match="smic_3class"):
+        experiment.clips("smic_3class", SETTINGS)

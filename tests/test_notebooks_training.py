@@ -67,11 +67,7 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     assert g["casme2_paper_acc"] == pytest.approx(76.57)  # Table III, read from data/paper
     assert g["cells_run"] >= 3  # casme2 LEARNet under the three protocols
     assert "Fig. 8: paper" in g["figs_shown"]
-    def shown(cell):
-        return "\n".join(str(o.get("data", {}).get(k, "")) for o in cell.get("outputs", [])
-                         for k in ("text/html", "text/markdown"))
-
-    text = "\n".join(shown(c) for c in nb.cells)
+    text = "\n".join(_shown(c) for c in nb.cells)
     # the smoke profile trains LEARNet only: one command under each table fills the rest
     assert "learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models vgg16 vgg19" in text
     assert "quoted: [6] Zhao" in text
@@ -81,5 +77,30 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     gpu = results.load_records(results.RESULTS_DIR / "paper")
     cell = gpu[(gpu.dataset == "casme2") & (gpu.model == "learnet") & (gpu.protocol == "paper")]
     if not cell.empty:
-        gpu_tables = [shown(c) for c in nb.cells if c.cell_type == "code" and "show(t3_gpu" in c.source]
+        gpu_tables = [_shown(c) for c in nb.cells if c.cell_type == "code" and "show(t3_gpu" in c.source]
         assert f"{100 * cell['accuracy'].mean():.1f}" in gpu_tables[0]
+
+
+def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_path):
+    """The Makefile's smic_2class page: SMIC's twin read with its negative/positive labels,
+    its records filling Table IV's 2-class row of the results chapter."""
+    nb, g = run_notebook("04_training", dataset="smic_2class", protocol="loso", results_dir=str(tmp_path))
+    assert g["dataset_name"] == "smic_2class" and g["class_names"] == "negative, positive"
+    assert g["n_classes"] == 2 and g["chance_uniform"] == pytest.approx(0.5)
+    assert g["paper_clips"] == 35 and g["paper_clips_source"] != "Table II"  # from the text, data/paper/table2.csv
+    from learnet_lite import experiment
+
+    assert g["n_clips"] == len(experiment.clips("smic_2class", SMOKE))
+    records = list(tmp_path.rglob("*.json"))
+    assert records and all(r.parts[-4] == "smic_2class" for r in records)
+    nb, g = run_notebook("05_results", results_dir=str(tmp_path))
+    assert g["smic2_loso"].endswith("%") and g["smic2_paper_acc"] == pytest.approx(91.09)
+    assert g["casme2_loso"] == "not run" and "Fig. 10: not run" in g["figs_shown"]  # Fig. 10 is the 5 classes
+    text = "\n".join(_shown(c) for c in nb.cells)
+    assert "learnet-lite reproduce --profile smoke --datasets smic smic_2class --models vgg16 vgg19" in text
+
+
+def _shown(cell) -> str:
+    """What a code cell shows: its HTML and Markdown outputs."""
+    return "\n".join(str(o.get("data", {}).get(k, "")) for o in cell.get("outputs", [])
+                     for k in ("text/html", "text/markdown"))

@@ -41,12 +41,25 @@ def test_table3_puts_ours_beside_the_paper_and_names_what_is_missing(records):
     assert results.paper_table("table3", records, "book").acc_loso.isna().all()  # other profile: nothing
 
 
-def test_table4_leaves_the_two_class_rows_to_a_two_class_run(records):
+def test_table4_two_class_rows_read_smic_2class_records(records, tmp_path):
     t = results.paper_table("table4", records, "smoke")
     five = t[(t.method == "LEARNet") & (t.classes == 5)].iloc[0]
     two = t[(t.method == "LEARNet") & (t.classes == 2)].iloc[0]
-    assert five.acc_paper == pytest.approx(50.0)
-    assert np.isnan(two.acc_paper) and "5 classes" in two.fill
+    assert five.acc_paper == pytest.approx(50.0) and five.dataset == "smic"
+    # the 5-class smic record does not fill the 2-class row; its note names the run that does
+    assert two.dataset == "smic_2class" and two.paper_dataset == "smic" and np.isnan(two.acc_paper)
+    assert two.fill == "learnet-lite reproduce --profile smoke --datasets smic_2class --models learnet --protocols paper paper-leaky loso"
+    write(tmp_path, "smic_2class", ["negative", "positive"], "paper", ["negative", "negative", "positive", "positive"],
+          ["negative", "positive", "positive", "positive"])
+    both = results.load_records(tmp_path)
+    t = results.paper_table("table4", both, "smoke")
+    two = t[(t.method == "LEARNet") & (t.classes == 2)].iloc[0]
+    assert two.acc_paper == pytest.approx(75.0) and two.diff_paper == pytest.approx(75.0 - 91.09)
+    assert two.fill.endswith("--datasets smic_2class --models learnet --protocols paper-leaky loso")
+    five = t[(t.method == "LEARNet") & (t.classes == 5)].iloc[0]
+    assert five.acc_paper == pytest.approx(50.0)  # still the 5-class record alone
+    _, ours, _ = results.confusion_beside_paper(10, both, "smoke")  # Fig. 10: the 5 classes only
+    assert list(ours.columns) == ["disgust", "fear", "happy", "sad", "surprise"]
 
 
 def test_confusion_in_the_papers_order_and_orientation(records):
