@@ -107,7 +107,7 @@ def bench_folder(repeats, clips=40, crop=(340, 280)):
             fns = {
                 "decode": lambda: [None for f in group for _ in iter_frames(f, "BGR", buffers=FOLDER_GROUP)],
                 "pool": lambda: [dynamic_image_from_folder(f) for f in group],
-                "imread": lambda: [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for f in group for p in list_frames(f)],
+                "imread": lambda: [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is None for f in group for p in list_frames(f)],
                 "clip": lambda: [dynamic_image(read_frames(f, channel_order="BGR")) for f in group],
             }
             fns["imread"]()  # warm the page cache

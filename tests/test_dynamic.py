@@ -7,7 +7,7 @@ import torch
 
 from learnet_lite import datasets
 from learnet_lite.dynamic import (
-    derive_folder, dynamic_image, dynamic_image_from_folder, exact_rank_pooling,
+    FOLDER_GROUP, derive_folder, dynamic_image, dynamic_image_from_folder, exact_rank_pooling,
     rank_pooling_weights, ranking_accuracy, ranking_scores, time_varying_mean, to_uint8,
 )
 
@@ -294,8 +294,9 @@ def test_folder_pooling_order_has_positive_partial_sums(variant):
 
 @pytest.mark.parametrize("shape", [(7, 5, 3), (7, 5)])
 def test_folder_image_equals_in_memory_image_for_every_clip_length(tmp_path, shape):
-    # lengths around the decoding group (FOLDER_GROUP frames), grey and colour
-    for T in (1, 2, 3, 8, 9, 17):
+    # lengths around the decoding groups (frame 1, then groups of FOLDER_GROUP), grey and colour
+    G = FOLDER_GROUP
+    for T in (1, 2, 3, G, G + 1, G + 2, 2 * G + 2):
         folder = tmp_path / f"c{T}"
         write_clip(folder, [f"img{t}.png" for t in range(1, T + 1)], shape=shape, seed=T)
         clip = datasets.read_frames(folder)
