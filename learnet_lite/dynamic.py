@@ -256,10 +256,11 @@ def dynamic_image_from_folder(folder, variant: str = "bilen", dtype=np.float32) 
     # A <- (1 - a) A + a F (cv2.accumulateWeighted, 2-3x faster than cv2.addWeighted on
     # uint8 + float). With c_j the partial sums of the weights in the order the frames are
     # added, a_j = α_j / c_j keeps A = (1/c_j) Σ_{i<=j} α_i F_i, so c·A is the weighted sum.
-    # Frame 1 is held out (its weight makes the bilen sum 0) and added at the end; frames
-    # 2..T go by decreasing weight, so their partial sums are concave in j, start at the
-    # largest weight and end at Σ_{t>=2} α_t = -α_1 > 0 (bilen) or T(H_T - 1) > 0 (learnet):
-    # no c_j is zero or negative, and the first frame read is still the one all must match.
+    # Frame 1 is held out and added at the end (with it the bilen weights sum to 0, so the
+    # last c_j would be 0); frames 2..T go by decreasing weight, so their partial sums are
+    # concave in j, start at the largest weight and end at Σ_{t>=2} α_t = -α_1 > 0 (bilen)
+    # or T(H_T - 1) > 0 (learnet): no c_j is zero or negative (tested for T <= 500), and the
+    # first frame read is still the one every frame must match.
     rest = 1 + np.argsort(-weights[1:], kind="stable")
     c = np.cumsum(weights[rest])
     alphas = (weights[rest] / c).tolist()
