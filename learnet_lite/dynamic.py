@@ -257,11 +257,12 @@ def dynamic_image_from_folder(folder, variant: str = "bilen", dtype=np.float32) 
     # uint8 + float). With c_j the partial sums of the weights in the order the frames are
     # added, a_j = α_j / c_j keeps A = (1/c_j) Σ_{i<=j} α_i F_i, so c·A is the weighted sum.
     # Frame 1 is held out and added at the end (with it the bilen weights sum to 0, so the
-    # last c_j would be 0); frames 2..T go by decreasing weight, so their partial sums are
-    # concave in j, start at the largest weight and end at Σ_{t>=2} α_t = -α_1 > 0 (bilen)
-    # or T(H_T - 1) > 0 (learnet): no c_j is zero or negative (tested for T <= 500), and the
-    # first frame read is still the one every frame must match.
-    rest = 1 + np.argsort(-weights[1:], kind="stable")
+    # last c_j would be 0); frames T..2 go backwards in time, so c_j are the suffix sums
+    # Σ_{t>=k} α_t. α_t is negative before some t0 and positive from it on, so for k >= t0
+    # they add positives, and for 2 <= k < t0 they equal Σα - Σ_{t<k} α_t > Σα >= 0: no c_j
+    # is zero or negative (tested for T <= 500). The first frame read is still the one
+    # every frame must match.
+    rest = np.arange(len(paths) - 1, 0, -1)
     c = np.cumsum(weights[rest])
     alphas = (weights[rest] / c).tolist()
     frames = iter_frames([paths[0]] + [paths[t] for t in rest], channel_order="BGR", buffers=FOLDER_GROUP)

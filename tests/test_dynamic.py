@@ -284,12 +284,12 @@ def test_cli_dynamic(tmp_path, capsys):
 
 @pytest.mark.parametrize("variant", ["bilen", "learnet"])
 def test_folder_pooling_order_has_positive_partial_sums(variant):
-    # dynamic_image_from_folder divides by the partial sums of weights 2..T taken by
-    # decreasing weight: none may be zero or negative, for any clip length.
+    # dynamic_image_from_folder divides by the partial sums of weights T..2 taken backwards
+    # in time: none may be zero or negative, for any clip length.
     for T in range(2, 501):
         w = rank_pooling_weights(T, variant)
-        c = np.cumsum(np.sort(w[1:])[::-1])
-        assert c.min() > 1e-3 * np.abs(w).max(), (T, c.min())
+        c = np.cumsum(w[1:][::-1])
+        assert c.min() > 0, (T, c.min())
 
 
 @pytest.mark.parametrize("shape", [(7, 5, 3), (7, 5)])
