@@ -7,7 +7,7 @@ import torch
 
 from learnet_lite import datasets
 from learnet_lite.dynamic import (
-    derive_folder, dynamic_image, dynamic_image_from_folder, exact_rank_pooling,
+    FOLDER_GROUP, derive_folder, dynamic_image, dynamic_image_from_folder, exact_rank_pooling,
     rank_pooling_weights, ranking_accuracy, ranking_scores, time_varying_mean, to_uint8,
 )
 
@@ -280,3 +280,59 @@ def test_cli_dynamic(tmp_path, capsys):
     assert (tmp_path / "out" / "a.png").is_file()
     assert main(["dynamic", str(tmp_path / "src"), str(tmp_path / "out")]) == 2
     assert "already exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("variant", ["bilen", "learnet"])
+def test_folder_pooling_order_has_positive_partial_sums(variant):
+    # dynamic_image_from_folder divides by the partial sums of weights T..2 taken backwards
+    # in time: none may be zero or negative, for any clip length.
+    for T in range(2, 501):
+        w = rank_pooling_weights(T, variant)
+        c = np.cumsum(w[1:][::-1])
+        assert c.min() > 0, (T, c.min())
+
+
+@pytest.mark.parametrize("shape", [(7, 5, 3), (7, 5)])
+def test_folder_image_equals_in_memory_image_for_every_clip_length(tmp_path, shape):
+    # lengths around the decoding groups (frame 1, then groups of FOLDER_GROUP), grey and colour
+    G = FOLDER_GROUP
+    for T in (1, 2, 3, G, G + 1, G + 2, 2 * G + 2):
+        folder = tmp_path / f"c{T}"
+        write_clip(folder, [f"img{t}.png" for t in range(1, T + 1)], shape=shape, seed=T)
+        clip = datasets.read_frames(folder)
+        for variant in ("bilen", "learnet"):
+            ref = dynamic_image(clip, variant=variant, dtype=np.float64)
+            got = dynamic_image_from_folder(folder, variant)
+            assert got.dtype == np.float32 and got.shape == ref.shape
+            assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max(), (T, variant)
+            got64 = dynamic_image_from_folder(folder, variant, dtype=np.float64)
+            np.testing.assert_allclose(got64, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
+
+
+def test_iter_frames_yields_read_frames_and_keeps_the_last_buffers(tmp_path):
+    write_clip(tmp_path / "c", [f"img{t}.png" for t in range(1, 8)])
+    clip = datasets.read_frames(tmp_path / "c")
+    kept = []
+    for i, frame in enumerate(datasets.iter_frames(tmp_path / "c", buffers=3)):
+        kept.append(frame)
+        np.testing.assert_array_equal(frame, clip[i])
+        for back, old in enumerate(reversed(kept[-3:])):  # the last 3 are still intact
+            np.testing.assert_array_equal(old, clip[i - back])
+    bgr = np.stack([f.copy() for f in datasets.iter_frames(tmp_path / "c", channel_order="BGR")])
+    np.testing.assert_array_equal(bgr, clip[..., ::-1])
+    with pytest.raises(ValueError, match="buffers"):
+        next(datasets.iter_frames(tmp_path / "c", buffers=0))
+
+
+def test_folder_pooling_names_bad_frames(tmp_path):
+    write_clip(tmp_path / "grey", ["img1.png", "img2.png"])
+    write_clip(tmp_path / "grey", ["img3.png"], shape=(6, 8))
+    with pytest.raises(datasets.DataError, match=r"img3\.png"):
+        dynamic_image_from_folder(tmp_path / "grey")
+    write_clip(tmp_path / "bad", ["img1.png", "img3.png"])
+    (tmp_path / "bad" / "img2.jpg").write_bytes(b"this is not a jpeg")
+    with pytest.raises(datasets.DataError, match=r"img2\.jpg.*could not read"):
+        dynamic_image_from_folder(tmp_path / "bad")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(datasets.DataError, match="found none"):
+        dynamic_image_from_folder(tmp_path / "empty")
