@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from learnet_lite.datasets import iter_frames, list_frames, read_frames
-from learnet_lite.dynamic import FOLDER_GROUP, dynamic_image, dynamic_image_from_folder
+from learnet_lite.dynamic import FOLDER_GROUP, _cores, dynamic_image, dynamic_image_from_folder
 
 
 def authors_dynamic_image(frames: np.ndarray) -> np.ndarray:
