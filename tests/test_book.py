@@ -108,6 +108,9 @@ def test_page_reads_right_in_a_browser(built_book, browser, entry):
         text = page.inner_text("main")
         assert "{glue" not in text, "a glue role was left unrendered"
         assert "Traceback" not in text, "a traceback is shown"
+        quoted = page.evaluate("Array.from(document.querySelectorAll('main span.output.text_plain'))"
+                               ".map(e => e.innerText).filter(t => /^['\u2018\u201c\"]/.test(t))")
+        assert quoted == [], f"glued strings pasted with their quotes (use {{glue:text}}): {quoted}"
         warnings = page.evaluate("Array.from(document.querySelectorAll('.stderr')).map(e => e.innerText).filter(t => /Warning/.test(t))")
         assert warnings == [], f"warnings printed into the page: {warnings}"
         broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
