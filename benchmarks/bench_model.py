@@ -75,6 +75,7 @@ def train_step(model, x, y, opt, loss_fn=torch.nn.CrossEntropyLoss()):
     loss = loss_fn(model(x), y)
     loss.backward()
     opt.step()
+    return loss
 
 
 def sync(device):
@@ -174,13 +175,6 @@ def cuda_report(seconds: float, n_images: int = 2000, device: str = "cuda", batc
         epoch = lambda: train._epoch(model, x, y, batch, dev, loss_fn, opt, scaler, gen)  # noqa: E731
         return rate(epoch, n_images, seconds, dev.type)
 
-    def port_step(model, opt, xb, yb):
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
     def port(batch: int) -> float:
         torch.manual_seed(0)
         model = Port(CLASSES).to(dev)
@@ -188,7 +182,7 @@ def cuda_report(seconds: float, n_images: int = 2000, device: str = "cuda", batc
 
         def epoch():
             for i in range(0, n_images, batch):
-                port_step(model, opt, x[i:i + batch], y[i:i + batch])
+                train_step(model, x[i:i + batch], y[i:i + batch], opt, loss_fn).item()  # a sync per step
         return rate(epoch, n_images, seconds, dev.type)
 
     out["train_batch25"] = ours(BATCH)
@@ -207,15 +201,10 @@ def cuda_report(seconds: float, n_images: int = 2000, device: str = "cuda", batc
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()
     before = torch.cuda.memory_allocated()
-    model, xb, yb, opt = setup("ours", BATCH, "cuda")
-    scaler = torch.amp.GradScaler(dev.type)
-    for _ in range(2):
-        opt.zero_grad(set_to_none=True)
-        with torch.autocast("cuda", dtype=torch.float16):
-            loss = loss_fn(model(xb).float(), yb)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+    model, xb, yb, _ = setup("ours", BATCH, "cuda")
+    opt, scaler = train.sgd(model), torch.amp.GradScaler(dev.type)
+    for _ in range(2):  # the second step holds the optimizer state too
+        train._epoch(model, xb, yb, BATCH, dev, loss_fn, opt, scaler)
     torch.cuda.synchronize()
     out["peak_mib_batch25"] = (torch.cuda.max_memory_allocated() - before) / 2**20
     model.eval()

@@ -347,39 +347,42 @@ def reproduce(profile: str, *, datasets=None, models_=None, protocols_=None, var
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     common = dict(profile=profile, settings=settings, results_dir=results_dir, device=device, force=force,
                   resume=resume, progress=False)
+    preps, todo = _grid(datasets, variants, protocols_, models_, seeds, settings, progress)
     if jobs == 1:
-        for dataset in datasets:
-            for variant in variants:
-                prep = prepare(dataset, settings, variant, progress=progress)
-                todo = [(p, m, f) for p in protocols_ for s in seeds for f in folds(prep, p, settings, s)
-                        for m in models_]
-                bar = tqdm(todo, desc=f"{dataset} ({variant})", unit="run", disable=not progress)
-                for protocol, model, f in bar:
-                    bar.set_postfix_str(f"{protocol} {model} seed {f.seed} fold {f.fold}")
-                    run_fold(prep, f, model=model, **common)
+        bar = tqdm(todo, desc="grid", unit="run", disable=not progress)
+        for dataset, variant, protocol, seed, model, f in bar:
+            bar.set_postfix_str(f"{dataset} {protocol} {model} seed {seed} fold {f.fold}")
+            run_fold(preps[dataset, variant], f, model=model, **common)
     else:
-        _reproduce_parallel(datasets, variants, protocols_, models_, seeds, jobs, common, progress)
+        _reproduce_parallel(todo, jobs, common, progress)
     records = results.load_records(Path(results_dir) / profile)
     return results.aggregate(records) if not records.empty else pd.DataFrame()
 
 
-def _reproduce_parallel(datasets, variants, protocols_, models_, seeds, jobs, common, progress):
-    import multiprocessing
-
-    settings = common["settings"]
-    todo = []
-    for dataset in datasets:  # inputs computed (and cached) once, here, before any worker reads them
+def _grid(datasets, variants, protocols_, models_, seeds, settings, progress):
+    """Every dataset's inputs, computed (and cached) once, and the grid's runs in order:
+    dataset, variant, protocol, seed, fold, model."""
+    preps, todo = {}, []
+    for dataset in datasets:
         for variant in variants:
-            prep = prepare(dataset, settings, variant, progress=progress)
+            prep = preps[dataset, variant] = prepare(dataset, settings, variant, progress=progress)
             for protocol in protocols_:
                 for seed in seeds:
-                    n = len(folds(prep, protocol, settings, seed))
-                    todo += [(seed, dataset, model, protocol, variant, fold) for model in models_ for fold in range(n)]
-    todo.sort(key=lambda job: job[0])  # stable: seed 0 of everything first
+                    todo += [(dataset, variant, protocol, seed, model, f)
+                             for f in folds(prep, protocol, settings, seed) for model in models_]
+    return preps, todo
+
+
+def _reproduce_parallel(todo, jobs, common, progress):
+    import multiprocessing
+
+    # workers get the run's name, not its fold: they rebuild it from the cached inputs
+    named = sorted(((seed, dataset, model, protocol, variant, f.fold)
+                    for dataset, variant, protocol, seed, model, f in todo), key=lambda job: job[0])
     failures = []
     pool = multiprocessing.get_context("spawn").Pool(jobs)
     try:
-        bar = tqdm(pool.imap_unordered(_run_job, [(job, common) for job in todo]), total=len(todo),
+        bar = tqdm(pool.imap_unordered(_run_job, [(job, common) for job in named]), total=len(named),
                    desc=f"grid ({jobs} at once)", unit="run", disable=not progress)
         for job, error in bar:
             if error:
@@ -393,7 +396,7 @@ def _reproduce_parallel(datasets, variants, protocols_, models_, seeds, jobs, co
     finally:
         pool.join()
     if failures:
-        raise RuntimeError(f"{len(failures)} of {len(todo)} runs failed:\n" + "\n".join(failures))
+        raise RuntimeError(f"{len(failures)} of {len(named)} runs failed:\n" + "\n".join(failures))
 
 
 def _run_job(args) -> tuple:
