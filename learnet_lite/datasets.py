@@ -1,4 +1,4 @@
-"""Datasets: frame I/O in time order (and, with the data layer, the four readers).
+"""Datasets: frame I/O in time order, and the four readers of the releases as they unpack.
 
 A clip is a folder of frames. Time order is the order of the *number* in each frame's file
 name (``img10`` after ``img9``; ``EP01_5-05`` and ``EP01_5-5`` alike), never string order.
@@ -29,12 +29,14 @@ def frame_number(path: str | Path) -> int:
     return int(match.group(1))
 
 
-def list_frames(folder: str | Path) -> list[Path]:
-    """The image files of one clip folder, in time order (by frame number)."""
+def list_frames(folder: str | Path, keep=None) -> list[Path]:
+    """The image files of one clip folder, in time order (by frame number); ``keep`` (a
+    predicate on the path) picks some of them, e.g. the cropped ``reg_`` frames."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataError(f"{folder}: expected a folder of frames, found no such folder")
-    frames = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    frames = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+              and (keep is None or keep(p))]
     if not frames:
         raise DataError(f"{folder}: expected image frames ({', '.join(IMAGE_SUFFIXES)}), found none")
     numbered = sorted((frame_number(p), p.name, p) for p in frames)
@@ -183,10 +185,11 @@ def _read_checked(path: Path, rgb: bool = True) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# The four readers (DESIGN.md "Dataset layouts"; class sets of the paper's Table II)
+# The four readers: each release as it unpacks (data/README.md; DESIGN.md "Dataset layouts")
 # --------------------------------------------------------------------------------------
 
 import dataclasses  # noqa: E402
+import json  # noqa: E402
 import math  # noqa: E402
 
 import pandas as pd  # noqa: E402
@@ -194,8 +197,10 @@ import pandas as pd  # noqa: E402
 DATASETS = ("casme", "casme2", "casme_sq", "smic")
 LAYOUTS = ("cropped", "raw")
 COLUMNS = ["dataset", "subject", "clip", "emotion", "onset", "apex", "offset", "aus", "frames"]
+TWIN_MARKER = ".learnet-twin.json"   # written last by learnet_lite.synthetic: this folder is a twin
 
-# Spellings met in the sheets -> the class names of this project (Table II's rows).
+# Spellings met in the sheets -> the class names of this project (Table II's rows). CASME-I
+# spells "tense" and "comtempt" [sic]; CAS(ME)^2's expression names say "happy".
 EMOTION_ALIASES = {
     "happy": "happiness", "happiness": "happiness", "sad": "sadness", "sadness": "sadness",
     "tense": "tension", "tension": "tension", "comtempt": "contempt", "contempt": "contempt",
@@ -203,6 +208,42 @@ EMOTION_ALIASES = {
     "others": "others", "other": "others", "anger": "anger", "angry": "anger",
     "negative": "negative", "positive": "positive",
 }
+
+# What a finding does to its clip. "left out": a defect of the data (the clip cannot be read
+# as coded; `on_error="raise"` stops on these). "kept": read, with the quirk handled as the
+# release documents it. "not a clip": something on disk or in a sheet that is no clip of the set.
+FINDING_KINDS = {
+    "sheet-row": ("left out", "sheet row not readable as a clip"),
+    "folder-missing": ("left out", "clip folder missing"),
+    "frames-missing": ("left out", "frames missing"),
+    "bad-frame": ("left out", "frame unreadable or of another size"),
+    "offset-0": ("kept", "offset 0: the clip ends at the apex"),
+    "folder-misnamed": ("kept", "folder named against the release's own rule, read anyway"),
+    "apex-missing": ("kept", "apex missing: the middle frame stands in"),
+    "apex-outside": ("kept", "apex outside onset..offset"),
+    "folder-without-row": ("not a clip", "image folder without a sheet row"),
+    "not-micro": ("not a clip", "clips that are not micro-expressions (non_micro/), not read"),
+    "no-label": ("not a clip", "no label in the labels file of this label set"),
+    "other-class": ("not a clip", "class not in the label set (left out as the paper did)"),
+}
+DEFECTS = tuple(k for k, (effect, _) in FINDING_KINDS.items() if effect == "left out")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One thing found while reading: ``where`` names the clip (``sub16/EP01_08``) or the
+    sheet row, ``message`` what was expected and what was found."""
+
+    kind: str
+    where: str
+    message: str
+
+    @property
+    def effect(self) -> str:
+        return FINDING_KINDS[self.kind][0]
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -214,45 +255,64 @@ class DatasetSpec:
     subjects: int                 # participants in the release
     fps: int
     classes: tuple[str, ...]      # Table II's class set for this dataset
-    folders: dict                 # layout -> image folder under the dataset root
+    folders: dict                 # layout -> image folders under the dataset root, first found wins
     prefix: dict                  # layout -> file-name prefix of a frame ("reg_" ...)
     frame_size: tuple[int, int]   # raw frame (height, width) of the release
-    sheet: str | None             # glob of the annotation sheet at the root (None: folder labels)
+    sheets: tuple[str, ...]       # globs of the annotation sheet(s) at the root (() = folder labels)
+    label_sets: tuple[str, ...] = ("table2",)
     suffix: str = ".jpg"
     note: str = ""
 
+
+# CASME (I): two sections, each its own .xls and image folders (Yan et al., FG 2013; the
+# release's layout as MEB and other public readers of it show; data/README.md).
+CASME_SECTIONS = (("CASME_A", "Section A"), ("CASME_B", "Section B"))
+# CAS(ME)^2's sheet book: expressions first, then the two naming sheets (the release's names)
+CASME_SQ_SHEETS = ("naming rule1", "naming rule2")   # participants (15, s15, 1); videos ('0401', anger1)
+# both copies of the sheet seen in circulation; the corrected one first when both are present
+CASME_SQ_SHEET_ORDER = ("CAS(ME)^2code_final(Updated)", "CAS(ME)^2code_final")
+CASME_SQ_CLASSES = {"emotion": ("negative", "others", "positive", "surprise")}
+# CASME II sheet versions, in the order one is chosen when several are present: the release's
+# own sheet of 2014 first (the one a paper of 2019 read), then the later corrections.
+CASME2_SHEET_ORDER = ("CASME2-coding-20140508", "CASME2-coding-updated", "CASME2-coding-20190701")
+# SMIC's release labels clips negative/positive/surprise only. The paper's five classes
+# (Table II) come from a file the release does not have; see data/README.md.
+SMIC_5CLASS_FILE = "SMIC-5class-labels.csv"
+SMIC_FOLDER_CODES = {"negative": "ne", "positive": "po", "surprise": "sur"}
+SMIC_CLASSES = {"2class": ("negative", "positive"), "3class": tuple(SMIC_FOLDER_CODES)}
+LABEL_SETS = ("table2", "emotion", "2class", "3class")
 
 SPECS: dict[str, DatasetSpec] = {
     "casme": DatasetSpec(
         "casme", "CASME-I", 19, 60,
         ("contempt", "disgust", "fear", "happiness", "repression", "sadness", "surprise", "tension"),
-        {"raw": "CASME_raw_selected", "cropped": "Cropped"}, {"raw": "", "cropped": "reg_"},
-        (480, 640), "CASME*coding*.xlsx",
-        note="19 valid participants (the paper says 20); some rows' frames are zero-padded"),
+        {"raw": ("CASME_raw_selected",), "cropped": ("Cropped",)}, {"raw": "", "cropped": "reg_"},
+        (480, 640), tuple(f"{a}/{b}/{b}.xls" for a, b in CASME_SECTIONS),
+        note="two sections, each its own .xls; 19 valid participants (the paper says 20); "
+             "some rows' frames are zero-padded"),
     "casme2": DatasetSpec(
         "casme2", "CASME-II", 26, 200,
         ("disgust", "fear", "happiness", "others", "repression", "sadness", "surprise"),
-        {"raw": "CASME2_RAW_selected", "cropped": "Cropped"}, {"raw": "", "cropped": "reg_"},
-        (480, 640), "CASME2-coding-*.xlsx", note="ApexFrame '/' means missing"),
+        {"raw": ("CASME2_RAW_selected",), "cropped": ("Cropped", "Cropped-updated/Cropped")},
+        {"raw": "", "cropped": "reg_"},
+        (480, 640), ("CASME2-coding-*.xlsx",),
+        note="ApexFrame '/' means missing; sub16/EP01_08 is coded past its last frame"),
     "casme_sq": DatasetSpec(
         "casme_sq", "CAS(ME)^2", 22, 30, ("anger", "disgust", "happiness"),
-        {"raw": "rawpic", "cropped": "cropped"}, {"raw": "", "cropped": ""},
-        (480, 640), "CAS(ME)^2code_final*.xlsx",
-        note="long videos cut onset->offset; offset 0 means 'use apex'"),
+        # the zip files unpack to a doubled folder in some copies (cropped/cropped/15/...)
+        {"raw": ("rawpic/rawpic", "rawpic", "selectedpic/selectedpic", "selectedpic"),
+         "cropped": ("cropped/cropped", "cropped")}, {"raw": "", "cropped": ""},
+        (480, 640), ("CAS(ME)^2code_final*.xlsx",), label_sets=("table2", "emotion"),
+        note="long videos; Table II's classes are the stimulus videos' categories; offset 0 "
+             "means the clip ends at the apex"),
     "smic": DatasetSpec(
         "smic", "SMIC-HS", 16, 100, ("disgust", "fear", "happiness", "sadness", "surprise"),
-        {"raw": "HS", "cropped": "HS_cropped"}, {"raw": "", "cropped": "reg_"},
-        (480, 640), None, suffix=".bmp",
-        note="labels are folder names (negative/positive/surprise); frame numbers have gaps"),
+        {"raw": ("SMIC_all_raw/HS", "HS"), "cropped": ("SMIC_all_cropped/HS",)},
+        {"raw": "", "cropped": "reg_"}, (480, 640), (), label_sets=("table2", "2class", "3class"),
+        suffix=".bmp",
+        note="labels are folder names (negative/positive/surprise); frame numbers have gaps; "
+             "the paper's five classes need a labels file"),
 }
-
-# SMIC's release labels clips negative/positive/surprise only. The paper's five classes
-# (Table II) come from a file the release does not have; see data/README.md.
-SMIC_5CLASS_FILE = "SMIC-5class-labels.csv"
-SMIC_FOLDER_CODES = {"negative": "ne", "positive": "po", "surprise": "sur"}
-LABEL_SETS = ("table2", "2class", "3class")
-
-CASME_SQ_SHEETS = ("naming rule1", "naming rule2")   # video name -> code; participant -> sNN
 
 
 def spec(name: str) -> DatasetSpec:
@@ -278,6 +338,16 @@ def specs() -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("dataset")
 
 
+def classes_of(name: str, label_set: str = "table2") -> tuple[str, ...]:
+    """The class set of a dataset under a label set (Table II's, or a release's own)."""
+    s = spec(name)
+    if label_set not in s.label_sets:
+        raise ValueError(f"label_set={label_set!r}: {s.title} has {', '.join(s.label_sets)}")
+    if label_set == "table2":
+        return s.classes
+    return (CASME_SQ_CLASSES if name == "casme_sq" else SMIC_CLASSES)[label_set]
+
+
 def class_counts(clips: pd.DataFrame) -> pd.Series:
     """Clips per class of a ``load`` result."""
     return clips["emotion"].value_counts().sort_index()
@@ -299,14 +369,45 @@ def _to_int(value):
     return int(f) if f.is_integer() else None
 
 
-class _Problems:
-    """Problems collected while reading, each 'where: what was expected, what was found'."""
+def _text(value) -> str:
+    """A sheet cell as text ('' for blank); whole floats lose their '.0'."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _spans(numbers) -> str:
+    """[97, 98, 99, 105] -> '97–99, 105'."""
+    numbers = sorted(numbers)
+    out, start = [], None
+    for i, n in enumerate(numbers):
+        if start is None:
+            start = n
+        if i + 1 == len(numbers) or numbers[i + 1] != n + 1:
+            out.append(f"{start}" if start == n else f"{start}–{n}")
+            start = None
+    return ", ".join(out[:6]) + (" …" if len(out) > 6 else "")
+
+
+class _Findings:
+    """Everything found while reading, in order."""
 
     def __init__(self):
-        self.items: list[str] = []
+        self.items: list[Finding] = []
 
-    def add(self, where, what):
-        self.items.append(f"{where}: {what}")
+    def add(self, kind, where, message):
+        if kind not in FINDING_KINDS:
+            raise ValueError(f"unknown finding kind {kind!r}")
+        self.items.append(Finding(kind, str(where), message))
+
+    def defects(self) -> list[Finding]:
+        return [f for f in self.items if f.kind in DEFECTS]
+
+
+class _Unreadable(Exception):
+    """The dataset cannot be read at all (no sheet, no image folder, ...)."""
 
 
 def _inside(root: Path, *parts) -> Path | None:
@@ -319,60 +420,65 @@ def _inside(root: Path, *parts) -> Path | None:
     return path
 
 
-def _read_sheet(root: Path, pattern: str, problems: _Problems, header=0, sheet_name=0):
-    matches = sorted(root.glob(pattern))
-    if not matches:
-        problems.add(root, f"expected an annotation sheet matching {pattern!r} at the dataset root, found none")
-        return None, None
-    if len(matches) > 1:
-        problems.add(root, f"expected one sheet matching {pattern!r}, found {len(matches)}: "
-                     + ", ".join(m.name for m in matches))
-        return None, None
+def read_sheet(path: Path, header=0, sheet_name=0):
+    """A sheet of an ``.xls`` (CASME-I's old format) or ``.xlsx`` file, read with calamine
+    (one reader for both formats; pandas' ``engine="calamine"``)."""
     try:
-        return matches[0], pd.read_excel(matches[0], header=header, sheet_name=sheet_name, engine="openpyxl")
-    except Exception as exc:  # a corrupt sheet is a data problem, reported with the rest
-        problems.add(matches[0], f"could not read the sheet ({exc})")
-        return matches[0], None
+        # keep_default_na=False: a cell saying "NULL" (CAS(ME)^2's AUs) is the sheet's word, not a blank
+        return pd.read_excel(path, header=header, sheet_name=sheet_name, engine="calamine",
+                             keep_default_na=False, na_values=[""])
+    except Exception as exc:  # a corrupt or foreign file: named, with what the reader said
+        raise _Unreadable(f"{path}: could not read this file as a spreadsheet ({exc})") from None
 
 
-def _check_columns(sheet, frame, required, problems) -> bool:
-    frame.columns = [str(c).strip() for c in frame.columns]
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        found = [c for c in frame.columns if not c.startswith("Unnamed")]
-        problems.add(sheet, f"expected columns {required}, missing {missing} (found {found})")
-        return False
-    return True
+def _image_folder(s: DatasetSpec, root: Path, layout: str, **fmt) -> Path:
+    for rel in s.folders[layout]:
+        folder = root / rel.format(**fmt)
+        if folder.is_dir():
+            return folder
+    wanted = " or ".join(f"{r.format(**fmt)}/" for r in s.folders[layout])
+    raise _Unreadable(f"{root}: expected the {layout} image folder {wanted}, found none{_hint(s, root)}")
 
 
-def _frames_in_range(folder: Path, onset: int, offset: int, where, problems, gaps_ok=False):
-    """The frames numbered onset..offset of ``folder`` in time order; problems if the folder
-    is missing, frames are missing in between (unless ``gaps_ok``), or names collide."""
+def _hint(s: DatasetSpec, root: Path) -> str:
+    """Where the data is when ``root`` is one level off (``CASME2/CASME2/...``): a folder
+    one or two levels down that holds what the root should."""
+    if not root.is_dir():
+        return ""
+    marks = [g for g in s.sheets] + [f for fs in s.folders.values() for f in fs if "{" not in f]
+    if s.name == "casme":
+        marks = [a for a, _ in CASME_SECTIONS] + ["*.xls"]
+    for depth in ("*", "*/*"):
+        for cand in sorted(root.glob(depth)):
+            if cand.is_dir() and any(any(cand.glob(m)) for m in marks):
+                return f" (the data seems to be in {cand}: point the dataset's folder there)"
+    return ""
+
+
+def _frames_in_range(folder: Path, onset: int, offset: int, where, findings: _Findings,
+                     keep=None) -> list[Path] | None:
+    """The frames numbered onset..offset of ``folder`` in time order, or None with a finding
+    (folder missing, frames missing in between, names colliding); ``keep`` filters names."""
     if not folder.is_dir():
-        problems.add(where, f"expected the clip folder {folder}, found no such folder")
+        findings.add("folder-missing", where, f"expected the clip folder {folder}, found no such folder")
         return None
     try:
-        frames = list_frames(folder)
+        frames = list_frames(folder, keep)
     except DataError as exc:
-        problems.add(where, str(exc))
+        findings.add("frames-missing" if keep and "expected image frames" in str(exc) else "bad-frame", where, str(exc))
         return None
     numbered = [(frame_number(p), p) for p in frames]
-    chosen = [p for n, p in numbered if onset <= n <= offset]
     have = {n for n, _ in numbered}
-    if not gaps_ok:
-        missing = [n for n in range(onset, offset + 1) if n not in have]
-        if missing:
-            shown = ", ".join(map(str, missing[:8])) + (" ..." if len(missing) > 8 else "")
-            problems.add(where, f"expected frames {onset}..{offset} in {folder}, "
-                         f"{len(missing)} missing (numbers {shown})")
-            return None
-    if not chosen:
-        problems.add(where, f"expected frames numbered {onset}..{offset} in {folder}, found none")
+    missing = [n for n in range(onset, offset + 1) if n not in have]
+    if missing:
+        last = max(have)
+        findings.add("frames-missing", where, f"frames {_spans(missing)} missing (coded {onset}–{offset}; "
+                     f"{folder.name}/ holds {min(have)}–{last})")
         return None
-    return chosen
+    return [p for n, p in numbered if onset <= n <= offset]
 
 
-def _verify(frames, where, problems, mode) -> bool:
+def _verify(frames, where, findings, mode) -> bool:
     """Every frame readable and the size of the first: 'header' reads image headers only
     (fast, PIL), 'full' decodes every frame, 'none' skips."""
     if mode == "none":
@@ -381,7 +487,7 @@ def _verify(frames, where, problems, mode) -> bool:
         try:
             read_frames(frames)
         except DataError as exc:
-            problems.add(where, str(exc))
+            findings.add("bad-frame", where, str(exc))
             return False
         return True
     from PIL import Image
@@ -392,53 +498,121 @@ def _verify(frames, where, problems, mode) -> bool:
             with Image.open(p) as im:
                 size = (im.size, im.mode)
         except Exception:
-            problems.add(where, f"{p}: could not read this file as an image")
+            findings.add("bad-frame", where, f"{p}: could not read this file as an image")
             return False
         if first is None:
             first = (p, size)
         elif size != first[1]:
-            problems.add(where, f"{p}: expected a frame of size {first[1][0]} {first[1][1]} like "
+            findings.add("bad-frame", where, f"{p}: expected a frame of size {first[1][0]} {first[1][1]} like "
                          f"{first[0].name}, got {size[0]} {size[1]}")
             return False
     return True
 
 
-def _prefix_ok(frames, prefix, where, layout, problems) -> bool:
-    """Cropped releases name frames ``reg_…``, raw ones do not: a mix means the wrong folder."""
+def _prefix_ok(frames, prefix, where, layout, findings) -> bool:
+    """Cropped CASME/SMIC releases name frames ``reg_…``, raw ones do not: a mix means the
+    wrong folder."""
     wrong = [p.name for p in frames if p.name.startswith("reg_") != bool(prefix)]
     if wrong:
-        problems.add(where, f"expected {layout} frames named {prefix or 'without reg_'}…, found {wrong[0]} "
-                     "(raw and cropped files mixed?)")
+        findings.add("bad-frame", where, f"expected {layout} frames named {prefix or 'without reg_'}…, found "
+                     f"{wrong[0]} (raw and cropped files mixed?)")
         return False
     return True
 
 
-def _casme_family(s: DatasetSpec, root: Path, layout: str, problems: _Problems, verify: str):
-    """CASME-I and CASME-II: one sheet row per clip, folder <layout>/subNN/<Filename>/."""
-    if s.name == "casme2":
-        cols = {"onset": "OnsetFrame", "apex": "ApexFrame", "offset": "OffsetFrame",
-                "emotion": "Estimated Emotion"}
-        required = ["Subject", "Filename", "OnsetFrame", "ApexFrame", "OffsetFrame",
-                    "Action Units", "Estimated Emotion"]
-    else:
-        cols = {"onset": "OnsetF", "apex": "ApexF1", "offset": "OffsetF", "emotion": "Emotion"}
-        required = ["Subject", "Filename", "OnsetF", "ApexF1", "ApexF2", "OffsetF",
-                    "Action Units", "Emotion"]
-    sheet, table = _read_sheet(root, s.sheet, problems)
-    if table is None or not _check_columns(sheet, table, required, problems):
-        return []
-    rows = []
+def _apex(where, onset, apex, offset, findings):
+    """The apex as a frame number, or None; a missing or outside apex is noted, not fatal."""
+    if apex is None or apex == 0:
+        findings.add("apex-missing", where, "apex not coded (blank, '/' or 0); the middle frame stands in")
+        return None
+    if not onset <= apex <= offset:
+        findings.add("apex-outside", where, f"apex {apex} outside onset..offset {onset}..{offset}; "
+                     "the middle frame stands in")
+    return apex
+
+
+def _read_clip(folder, onset, offset, where, prefix, layout, findings, verify, keep=None):
+    frames = _frames_in_range(folder, onset, offset, where, findings, keep)
+    if frames is None or (prefix is not None and not _prefix_ok(frames, prefix, where, layout, findings)):
+        return None
+    return frames if _verify(frames, where, findings, verify) else None
+
+
+def _pick_sheet(root: Path, patterns, order=(), sheet: str | None = None) -> tuple[Path, list[Path]]:
+    """The annotation sheet: ``sheet`` (a file name at the root) when given, else the one match
+    of ``patterns``, else the first of several in ``order`` (stated in the docs) -> (chosen,
+    every candidate)."""
+    found = sorted({p for pat in patterns for p in root.glob(pat) if p.is_file() and not p.name.startswith("~$")})
+    if sheet is not None:
+        path = root / sheet
+        if not path.is_file():
+            raise _Unreadable(f"{path}: the sheet asked for (sheet={sheet!r}) is not there; "
+                              f"found {[p.name for p in found] or 'no sheet'}")
+        return path, found
+    if not found:
+        raise _Unreadable(f"{root}: expected an annotation sheet matching {' or '.join(patterns)} at the "
+                          f"dataset's top, found none{_hint_for(root, patterns)}")
+    for stem in order:
+        for p in found:
+            if p.stem == stem:
+                return p, found
+    if len(found) > 1:
+        raise _Unreadable(f"{root}: {len(found)} sheets match ({', '.join(p.name for p in found)}) and none "
+                          "is a known version; name the one to read (sheet=...)")
+    return found[0], found
+
+
+def _hint_for(root: Path, patterns) -> str:
+    for depth in ("*", "*/*"):
+        for cand in sorted(root.glob(depth)):
+            if cand.is_dir() and any(any(cand.glob(p)) for p in patterns):
+                return f" (the data seems to be in {cand}: point the dataset's folder there)"
+    return ""
+
+
+def _columns_by_content(table: pd.DataFrame, sheet: Path) -> dict:
+    """CASME-I/II sheet columns by what their headers say (copies differ: 'OnsetF' or 'Onset',
+    'AU' or 'Action Units'; CASME-I's emotion column may be headed otherwise: the 12th)."""
+    names = [str(c).strip() for c in table.columns]
+    low = [n.lower().replace(" ", "") for n in names]
+
+    def first(*keys, exclude=()):
+        for i, n in enumerate(low):
+            if any(k in n for k in keys) and not any(e in n for e in exclude):
+                return names[i]
+        return None
+
+    cols = {"subject": first("subject", "sub"), "clip": first("filename", "file"),
+            "onset": first("onset"), "apex": first("apex"), "offset": first("offset"),
+            "aus": first("actionunit", "au"), "emotion": first("emotion", exclude=("objective",))}
+    if cols["emotion"] is None and len(names) >= 12:
+        cols["emotion"] = names[11]   # CASME-I: the emotion is the 12th column
+    missing = [k for k in ("subject", "clip", "onset", "offset", "emotion") if cols[k] is None]
+    if missing:
+        shown = [n for n in names if not n.startswith("Unnamed")]
+        raise _Unreadable(f"{sheet}: expected columns for subject, filename, onset, apex, offset, AUs, "
+                          f"emotion; found no column for {', '.join(missing)} among the headers {shown}")
+    return cols
+
+
+def _sheet_rows(sheet: Path, table: pd.DataFrame, cols: dict, findings: _Findings, seen: set):
+    """(where, subject number, clip, onset, apex, offset, aus, label) of every readable row;
+    ``seen`` collects the (subNN, clip) every row names, readable or not."""
     for i, rec in table.iterrows():
         where = f"{sheet.name} row {i + 2}"            # spreadsheet row (header is row 1)
-        if all(pd.isna(rec[c]) for c in required):      # blank trailing rows
+        if all(pd.isna(rec[c]) for c in cols.values() if c is not None):   # blank trailing rows
             continue
-        subj = _to_int(rec["Subject"])
-        name = str(rec["Filename"]).strip()
+        subj = _to_int(rec[cols["subject"]])
+        name = _text(rec[cols["clip"]])
         onset, offset = _to_int(rec[cols["onset"]]), _to_int(rec[cols["offset"]])
-        apex = _to_int(rec[cols["apex"]])               # '/' (CASME II) or blank -> missing
+        apex = _to_int(rec[cols["apex"]]) if cols["apex"] else None   # '/' (CASME II) or blank -> missing
+        if subj is not None and name:
+            seen.add((f"sub{subj:02d}", name))
         bad = []
         if subj is None:
-            bad.append(f"Subject should be a number, got {rec['Subject']!r}")
+            bad.append(f"{cols['subject']} should be a number, got {rec[cols['subject']]!r}")
+        if not name:
+            bad.append(f"{cols['clip']} is blank")
         if onset is None:
             bad.append(f"{cols['onset']} should be a frame number, got {rec[cols['onset']]!r}")
         if offset is None:
@@ -446,192 +620,362 @@ def _casme_family(s: DatasetSpec, root: Path, layout: str, problems: _Problems, 
         if onset is not None and offset is not None and offset < onset:
             bad.append(f"{cols['offset']} {offset} is before {cols['onset']} {onset}")
         if bad:
-            problems.add(where, "; ".join(bad))
+            findings.add("sheet-row", where if subj is None or not name else f"sub{subj:02d}/{name} ({where})",
+                         "; ".join(bad))
             continue
+        aus = _text(rec[cols["aus"]]) if cols["aus"] else ""
+        yield where, subj, name, onset, apex, offset, aus, _text(rec[cols["emotion"]])
+
+
+def _folders_without_rows(folder: Path, seen: set, findings: _Findings, subject_glob="sub*"):
+    """Clip folders on disk that no sheet row names (the releases have some)."""
+    for sub in sorted(folder.glob(subject_glob)):
+        if not sub.is_dir():
+            continue
+        for clip in sorted(p for p in sub.iterdir() if p.is_dir()):
+            if (sub.name, clip.name) not in seen:
+                findings.add("folder-without-row", f"{sub.name}/{clip.name}",
+                             f"{clip} has no row in the sheet; not read")
+
+
+def _casme2(s, root, layout, findings, verify, sheet=None):
+    """CASME II: one sheet row per clip (Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame,
+    Action Units, Estimated Emotion), frames in <layout folder>/subNN/<Filename>/."""
+    path, found = _pick_sheet(root, s.sheets, CASME2_SHEET_ORDER, sheet)
+    table = read_sheet(path)
+    cols = _columns_by_content(table, path)
+    folder = _image_folder(s, root, layout)
+    rows, seen = [], set()
+    for where, subj, name, onset, apex, offset, aus, label in _sheet_rows(path, table, cols, findings, seen):
         subject = f"sub{subj:02d}"
-        folder = _inside(root, s.folders[layout], subject, name)
-        if folder is None:
-            problems.add(where, f"Filename {name!r} would leave the data root {root}; refused")
+        clip_where = f"{subject}/{name}"
+        target = _inside(folder, subject, name)
+        if target is None:
+            findings.add("sheet-row", clip_where, f"Filename {name!r} would leave the data root {root}; refused")
             continue
-        frames = _frames_in_range(folder, onset, offset, where, problems)
-        if frames is None or not _verify(frames, where, problems, verify):
+        frames = _read_clip(target, onset, offset, clip_where, s.prefix[layout], layout, findings, verify)
+        if frames is None:
             continue
-        if not _prefix_ok(frames, s.prefix[layout], where, layout, problems):
-            continue
-        rows.append({"subject": subject, "clip": name, "label": str(rec[cols["emotion"]]).strip(),
-                     "onset": onset, "apex": apex, "offset": offset,
-                     "aus": str(rec["Action Units"]).strip(), "frames": frames})
-    return rows
+        rows.append({"subject": subject, "clip": name, "label": label, "onset": onset,
+                     "apex": _apex(clip_where, onset, apex, offset, findings), "offset": offset,
+                     "aus": aus, "frames": frames})
+    _folders_without_rows(folder, seen, findings)
+    return rows, {"sheet": [str(path.relative_to(root))], "sheet_version": _casme2_version(path),
+                  "sheets_found": [p.name for p in found], "image_folder": str(folder.relative_to(root))}
 
 
-def _casme_sq(s: DatasetSpec, root: Path, layout: str, problems: _Problems, verify: str):
-    """CAS(ME)^2: long videos; sheet 1 (no header) lists expressions, the naming-rule sheets
-    map the video name to its code and the participant number to the folder sNN."""
-    sheet, book = _read_sheet(root, s.sheet, problems, header=None, sheet_name=None)
-    if book is None:
-        return []
+def _casme2_version(path: Path) -> str:
+    stem = path.stem
+    return stem.rsplit("-", 1)[-1] if stem.startswith("CASME2-coding-") else stem
+
+
+def _casme(s, root, layout, findings, verify, sheet=None):
+    """CASME (I): two sections, ``CASME_A/Section A/Section A.xls`` (subjects 1-7) and
+    ``CASME_B/Section B/Section B.xls`` (8-19), each with its own frames below it; or one
+    merged sheet at the root (many users hold one) over the sections' folders."""
+    sections = [(root / a / b, root / a / b / f"{b}.xls") for a, b in CASME_SECTIONS]
+    if sheet is not None:
+        merged, _ = _pick_sheet(root, (), (), sheet)
+        sheets = [merged]
+    elif all(p.is_file() for _, p in sections):
+        sheets = [p for _, p in sections]
+    else:
+        singles = sorted(p for pat in ("*.xls", "*.xlsx") for p in root.glob(pat) if not p.name.startswith("~$"))
+        if len(singles) == 1:
+            sheets = singles
+        elif singles:
+            raise _Unreadable(f"{root}: several sheets at the top ({', '.join(p.name for p in singles)}) and not "
+                              "both section sheets; name the one to read (sheet=...)")
+        else:
+            have = [str(p.relative_to(root)) for _, p in sections if p.is_file()]
+            raise _Unreadable(f"{root}: expected CASME's section sheets {', '.join(str(p.relative_to(root)) for _, p in sections)}"
+                              f" (found {have or 'neither'}) or one merged sheet at the top{_hint(s, root)}")
+    # frames below each section (CASME_A/Section A/sub01/EP01_5/); some copies keep them in one
+    # folder at the top instead (Cropped/, CASME_raw_selected/: MEB's arrangement)
+    folders = [d for d, _ in sections if d.is_dir()] + [root / f for f in s.folders[layout] if (root / f).is_dir()]
+    if not folders:
+        raise _Unreadable(f"{root}: expected the section folders {', '.join(str(d.relative_to(root)) for d, _ in sections)}"
+                          f" or {s.folders[layout][0]}/, found none{_hint(s, root)}")
+    rows, seen = [], set()
+    for path in sheets:
+        table = read_sheet(path)
+        cols = _columns_by_content(table, path)
+        for where, subj, name, onset, apex, offset, aus, label in _sheet_rows(path, table, cols, findings, seen):
+            subject = f"sub{subj:02d}"
+            clip_where = f"{subject}/{name}"
+            base = _casme_clip_folder(folders, layout, subject, name)
+            if base is None:
+                findings.add("folder-missing", clip_where, f"expected the clip folder {subject}/{name}/ in "
+                             f"{' or '.join(str(d.relative_to(root)) for d in folders)}, found none")
+                continue
+            # raw (EP01_5-1.jpg, some img1.jpg) and cropped (reg_EP01_5-1.jpg) frames: the layout's own
+            frames = _read_clip(base, onset, offset, clip_where, None, layout, findings, verify,
+                                keep=lambda p: p.name.startswith("reg_") == (layout == "cropped"))
+            if frames is None:
+                continue
+            rows.append({"subject": subject, "clip": name, "label": label, "onset": onset,
+                         "apex": _apex(clip_where, onset, apex, offset, findings), "offset": offset,
+                         "aus": aus, "frames": frames})
+    for d in folders:
+        _folders_without_rows(d, seen, findings)
+    version = "two section sheets" if len(sheets) == 2 else "one merged sheet"
+    return rows, {"sheet": [str(p.relative_to(root)) for p in sheets], "sheet_version": version,
+                  "sheets_found": [p.name for p in sheets],
+                  "image_folder": ", ".join(str(d.relative_to(root)) for d in folders)}
+
+
+def _casme_clip_folder(folders, layout, subject, name):
+    """The first folder of the clip that holds frames of the layout (raw frames may lie below
+    the sections and cropped ones in a Cropped/ folder at the top), else the first at all."""
+    found = [t for t in (_inside(d, subject, name) for d in folders) if t is not None and t.is_dir()]
+    for t in found:
+        if any(p.name.startswith("reg_") == (layout == "cropped") and p.suffix.lower() in IMAGE_SUFFIXES
+               for p in t.iterdir()):
+            return t
+    return found[0] if found else None
+
+
+def _casme_sq(s, root, layout, findings, verify, sheet=None, label_set="table2"):
+    """CAS(ME)^2: the first sheet (no header) lists the expressions: participant index,
+    expression name (stimulus video + running number, ``anger1_1``), onset, apex, offset, AUs,
+    emotion, expression type, self-report; ``naming rule1`` maps participants to folders
+    (15, s15, 1), ``naming rule2`` stimulus codes to video names ('0401', anger1). Frames are
+    numbered along the long video: ``rawpic/s15/15_0401<name>/``, or per expression
+    ``selectedpic/s15/anger1_1/`` and ``cropped/15/anger1_1/``."""
+    path, found = _pick_sheet(root, s.sheets, CASME_SQ_SHEET_ORDER, sheet)
+    book = read_sheet(path, header=None, sheet_name=None)
     names = list(book)
-    missing = [n for n in CASME_SQ_SHEETS if n not in names]
-    if missing or len(names) < 3:
-        problems.add(sheet, f"expected 3 sheets (expressions, {', '.join(CASME_SQ_SHEETS)}), "
-                     f"found {names}")
-        return []
+    by_key = {str(n).strip().lower().replace(" ", ""): n for n in names}
+    missing = [n for n in CASME_SQ_SHEETS if n.replace(" ", "") not in by_key]
+    if missing:
+        raise _Unreadable(f"{path}: expected the sheets {', '.join(CASME_SQ_SHEETS)} beside the expressions' "
+                          f"sheet, found {names}")
+    people = _naming_rule1(path, book[by_key["namingrule1"]])
+    videos = _naming_rule2(path, book[by_key["namingrule2"]])
     table = book[names[0]]
     if table.shape[1] < 8:
-        problems.add(sheet, f"sheet {names[0]!r}: expected 8-9 columns (participant, video, onset, apex, "
-                     f"offset, AUs, emotion, type, self-report), found {table.shape[1]}")
-        return []
-    codes = {str(n).strip(): str(c).strip().zfill(4) for n, c in book[CASME_SQ_SHEETS[0]].iloc[:, :2].values}
-    people = {}
-    for p, folder in book[CASME_SQ_SHEETS[1]].iloc[:, :2].values:
-        if _to_int(p) is not None:
-            people[_to_int(p)] = str(folder).strip()
-    rows = []
+        raise _Unreadable(f"{path} sheet {names[0]!r}: expected 9 columns (participant, expression, onset, apex, "
+                          f"offset, AUs, emotion, type, self-report), found {table.shape[1]}")
+    folder = _image_folder(s, root, layout)
+    kind = folder.name        # rawpic: long videos; selectedpic / cropped: one folder per expression
+    rows, seen, misnamed = [], set(), set()
     for i, rec in table.iterrows():
-        where = f"{sheet.name} sheet {names[0]!r} row {i + 1}"
+        where = f"{path.name} sheet {names[0]!r} row {i + 1}"
         vals = list(rec.values) + [None] * 9
-        part, video, onset, apex, offset = vals[0], vals[1], *map(_to_int, vals[2:5])
-        if pd.isna(part) and pd.isna(video):
+        part, expression = _to_int(vals[0]), _text(vals[1])
+        if part is None and not expression:
             continue
-        pnum, video = _to_int(part), str(video).strip()
+        if part is None and i == 0:      # a copy with a header row
+            continue
+        onset, apex, offset = map(_to_int, vals[2:5])
+        video = expression.rsplit("_", 1)[0] if "_" in expression else ""
         bad = []
-        if pnum not in people:
-            bad.append(f"participant {part!r} is not in sheet {CASME_SQ_SHEETS[1]!r}")
-        if video not in codes:
-            bad.append(f"video {video!r} is not in sheet {CASME_SQ_SHEETS[0]!r}")
-        if onset is None or apex is None or offset is None:
-            bad.append(f"onset, apex, offset should be frame numbers, got {vals[2]!r}, {vals[3]!r}, {vals[4]!r}")
+        if part not in people:
+            bad.append(f"participant {vals[0]!r} is not in sheet {CASME_SQ_SHEETS[0]!r}")
+        if video not in videos:
+            bad.append(f"expression {expression!r}: expected <video>_<n> with a video of sheet "
+                       f"{CASME_SQ_SHEETS[1]!r} ({', '.join(sorted(videos))})")
+        if onset is None or offset is None:
+            bad.append(f"onset and offset should be frame numbers, got {vals[2]!r}, {vals[4]!r}")
         if bad:
-            problems.add(where, "; ".join(bad))
+            findings.add("sheet-row", where, "; ".join(bad))
             continue
-        end = apex if offset == 0 else offset          # offset 0 means "use apex"
-        if end < onset:
-            problems.add(where, f"offset {end} is before onset {onset}")
-            continue
-        subject = people[pnum]
-        folder_name = f"{subject.lstrip('s')}_{codes[video]}{video}"
-        folder = _inside(root, s.folders[layout], subject, folder_name)
-        if folder is None:
-            problems.add(where, f"participant/video {subject}/{folder_name} would leave the data root {root}; refused")
-            continue
-        frames = _frames_in_range(folder, onset, end, where, problems)
-        if frames is None or not _verify(frames, where, problems, verify):
-            continue
-        rows.append({"subject": subject, "clip": f"{folder_name}_{onset}", "label": str(vals[6]).strip(),
-                     "onset": onset, "apex": apex, "offset": end, "aus": str(vals[5]).strip(),
-                     "frames": frames, "type": str(vals[7]).strip()})
-    return rows
-
-
-def _smic(s: DatasetSpec, root: Path, layout: str, problems: _Problems, verify: str):
-    """SMIC-HS: labels from folders <layout>/sN/micro/<label>/<clip>/; no sheet, so the clip
-    is every frame in its folder (frame numbers may skip; time order still holds)."""
-    base = root / s.folders[layout]
-    if not base.is_dir():
-        problems.add(root, f"expected the folder {s.folders[layout]}/ (SMIC {layout} layout), found none")
-        return []
-    rows = []
-    for subject_dir in sorted(base.iterdir(), key=lambda p: (len(p.name), p.name)):
-        micro = subject_dir / "micro"
-        if not subject_dir.is_dir() or not micro.is_dir():
-            continue
-        for label_dir in sorted(micro.iterdir()):
-            if not label_dir.is_dir():
+        number, subject = people[part]
+        clip_where = f"{subject}/{expression}"
+        if offset == 0:      # the release's convention: the expression ends at its apex
+            if not apex:
+                findings.add("sheet-row", clip_where, f"offset 0 (ends at the apex) but no apex ({where})")
                 continue
+            findings.add("offset-0", clip_where, f"offset 0 ({where}): read onset {onset} to apex {apex}")
+            offset = apex
+        if offset < onset:
+            findings.add("sheet-row", clip_where, f"offset {offset} is before onset {onset} ({where})")
+            continue
+        if kind == "rawpic":     # 15_0401girlcrashing: found by its code (the name is in no sheet)
+            videos_dir = folder / subject
+            hits = sorted(videos_dir.glob(f"{number}_{videos[video]}*")) if videos_dir.is_dir() else []
+            if not hits and videos_dir.is_dir():   # the release's s19 holds 23_0502funnyerrors
+                hits = sorted(videos_dir.glob(f"*_{videos[video]}*"))
+                if hits and hits[0] not in misnamed:
+                    misnamed.add(hits[0])
+                    findings.add("folder-misnamed", f"{subject}/{hits[0].name}",
+                                 f"expected {number}_{videos[video]}…; read as video {video} of {subject}")
+            target = hits[0] if hits else videos_dir / f"{number}_{videos[video]}…"
+        else:
+            target = _inside(folder, number if kind == "cropped" else subject, expression)
+        seen.add(target.name if target is not None else None)
+        if target is None:
+            findings.add("sheet-row", clip_where, f"expression {expression!r} would leave the data root; refused")
+            continue
+        frames = _read_clip(target, onset, offset, clip_where, s.prefix[layout], layout, findings, verify)
+        if frames is None:
+            continue
+        category = re.match(r"[a-z]+", video).group(0)
+        rows.append({"subject": subject, "clip": expression,
+                     "label": category if label_set == "table2" else _text(vals[6]).lower(),
+                     "onset": onset, "apex": _apex(clip_where, onset, apex or None, offset, findings),
+                     "offset": offset, "aus": _text(vals[5]), "frames": frames,
+                     "type": _text(vals[7]), "sheet_emotion": _text(vals[6]), "self_report": _text(vals[8])})
+    return rows, {"sheet": [str(path.relative_to(root))], "sheet_version": path.stem,
+                  "sheets_found": [p.name for p in found], "image_folder": str(folder.relative_to(root))}
+
+
+def _naming_rule1(path, sheet) -> dict:
+    """``naming rule1``: participant index -> (folder number, folder name), read by content:
+    the column of ``sNN`` names, the number column equal to their digits, the other one the
+    index (the release's order is 15, s15, 1)."""
+    people = {}
+    for row in sheet.itertuples(index=False):
+        cells = [_text(c) for c in row]
+        folder = next((c for c in cells if re.fullmatch(r"s\d+", c)), None)
+        numbers = [_to_int(c) for c in cells if _to_int(c) is not None]
+        if folder is None or not numbers:
+            continue
+        digits = int(folder[1:])
+        rest = list(numbers)
+        if digits in rest and len(rest) > 1:
+            rest.remove(digits)
+        people[rest[0]] = (str(digits), folder)
+    if not people:
+        raise _Unreadable(f"{path} sheet {CASME_SQ_SHEETS[0]!r}: expected rows of folder number, folder "
+                          "name sNN and participant index (15, s15, 1), found none")
+    return people
+
+
+def _naming_rule2(path, sheet) -> dict:
+    """``naming rule2``: video name -> its four-digit code ('0401', anger1), by content."""
+    videos = {}
+    for row in sheet.itertuples(index=False):
+        cells = [_text(c) for c in row]
+        code = next((c for c in cells if re.fullmatch(r"\d{3,4}", c)), None)
+        name = next((c for c in cells if re.fullmatch(r"[A-Za-z]+\d*", c)), None)
+        if code and name:
+            videos[name] = code.zfill(4)
+    if not videos:
+        raise _Unreadable(f"{path} sheet {CASME_SQ_SHEETS[1]!r}: expected rows of code and video name "
+                          "('0401', anger1), found none")
+    return videos
+
+
+def _smic(s, root, layout, findings, verify, sheet=None):
+    """SMIC-HS: labels from folders ``<layout folder>/sN/micro/<label>/<clip>/`` (cropped:
+    ``SMIC_all_cropped/HS``; raw: ``SMIC_all_raw/HS`` or ``HS``); no sheet, so a clip is every
+    frame in its folder (frame numbers skip; time order still holds). ``non_micro/`` beside
+    ``micro/`` holds clips that are not micro-expressions: counted, not read."""
+    base = _image_folder(s, root, layout)
+    rows = []
+    subjects = sorted((p for p in base.iterdir() if p.is_dir() and re.fullmatch(r"s\d+", p.name)),
+                      key=lambda p: int(p.name[1:]))
+    for subject_dir in subjects:
+        other = subject_dir / "non_micro"
+        if other.is_dir():
+            n = sum(1 for _ in other.rglob("*") if _.is_dir() and any(_.glob("*.bmp")))
+            findings.add("not-micro", f"{subject_dir.name}/non_micro", f"{n} clip folders; not micro-expressions, not read")
+        micro = subject_dir / "micro"
+        if not micro.is_dir():
+            continue
+        for label_dir in sorted(p for p in micro.iterdir() if p.is_dir()):
             if label_dir.name not in SMIC_FOLDER_CODES:
-                problems.add(label_dir, f"expected a label folder named one of {list(SMIC_FOLDER_CODES)}")
+                findings.add("folder-without-row", label_dir.relative_to(base),
+                             f"expected a label folder named one of {list(SMIC_FOLDER_CODES)}; not read")
                 continue
             for clip_dir in sorted(p for p in label_dir.iterdir() if p.is_dir()):
-                where = clip_dir.relative_to(root)
+                where = f"{subject_dir.name}/{clip_dir.name}"
                 try:
                     frames = list_frames(clip_dir)
                 except DataError as exc:
-                    problems.add(where, str(exc))
+                    findings.add("bad-frame", where, str(exc))
                     continue
-                if not _prefix_ok(frames, s.prefix[layout], where, layout, problems) or \
-                        not _verify(frames, where, problems, verify):
+                if not _prefix_ok(frames, s.prefix[layout], where, layout, findings) or \
+                        not _verify(frames, where, findings, verify):
                     continue
                 rows.append({"subject": subject_dir.name, "clip": clip_dir.name, "label": label_dir.name,
                              "onset": frame_number(frames[0]), "apex": None,
                              "offset": frame_number(frames[-1]), "aus": "", "frames": frames})
-    if not rows and not problems.items:
-        problems.add(base, "expected clips under sN/micro/<label>/<clip>/, found none")
-    return rows
+    if not rows and not findings.defects():
+        raise _Unreadable(f"{base}: expected clips under sN/micro/<negative|positive|surprise>/<clip>/, found none")
+    return rows, {"sheet": [], "sheet_version": "folder names (no sheet)", "sheets_found": [],
+                  "image_folder": str(base.relative_to(root))}
 
 
-def _smic_5class(root: Path, problems: _Problems) -> dict | None:
+def _smic_5class(root: Path) -> dict:
     path = root / SMIC_5CLASS_FILE
     if not path.is_file():
-        problems.add(root, f"SMIC's five classes (Table II) need {SMIC_5CLASS_FILE} "
-                     "(subject, clip, emotion), which the release does not include; "
-                     "use label_set='2class' or '3class' for the release's own labels")
-        return None
+        raise _Unreadable(f"{root}: SMIC's five classes (Table II) need {SMIC_5CLASS_FILE} (columns subject, "
+                          "clip, emotion; data/README.md), which the release does not include; use "
+                          "label_set='2class' or '3class' for the release's own labels")
     table = pd.read_csv(path, comment="#", dtype=str)
     if not {"subject", "clip", "emotion"} <= set(table.columns):
-        problems.add(path, f"expected columns subject, clip, emotion, found {list(table.columns)}")
-        return None
-    return {(r.subject.strip(), r.clip.strip()): _norm_emotion(r.emotion) for r in table.itertuples()}
+        raise _Unreadable(f"{path}: expected columns subject, clip, emotion, found {list(table.columns)}")
+    return {(str(r.subject).strip(), str(r.clip).strip()): _norm_emotion(r.emotion) for r in table.itertuples()}
 
 
-READERS = {"casme": _casme_family, "casme2": _casme_family, "casme_sq": _casme_sq, "smic": _smic}
+READERS = {"casme": _casme, "casme2": _casme2, "casme_sq": _casme_sq, "smic": _smic}
 
 
 def load(name: str, root: str | Path, layout: str = "cropped", on_error: str = "raise",
-         label_set: str = "table2", verify: str = "header") -> pd.DataFrame:
+         label_set: str = "table2", verify: str = "header", sheet: str | None = None) -> pd.DataFrame:
     """Read one dataset as its release unpacks under ``root`` -> one row per clip with
     ``dataset, subject, clip, emotion, onset, apex, offset, aus, frames`` (+ ``label``, the
-    sheet's own word, ``n_frames``, ``fps``, ``layout``), ``frames`` in time order.
+    sheet's or folder's own word, ``n_frames``, ``fps``, ``layout``), ``frames`` in time order.
 
-    ``emotion`` is mapped to the class set of the paper's Table II (``label_set="table2"``;
-    rows of other classes are left out, as the paper did, and listed in
-    ``df.attrs["excluded"]``); SMIC also has ``"2class"`` (negative/positive) and
-    ``"3class"`` (the release's folders). Every problem is collected first; then
-    ``on_error="raise"`` raises one :class:`DataError` listing them all, ``"skip"`` drops
-    those clips and lists them in ``df.attrs["problems"]``. ``verify``: "header" checks each
-    frame's header and size, "full" decodes every frame, "none" skips. Nothing is written.
+    ``emotion`` is mapped to a class set: Table II's (``label_set="table2"``; clips of other
+    classes are left out, as the paper did) or a release's own (CAS(ME)^2 ``"emotion"``, its
+    emotion column; SMIC ``"2class"``, ``"3class"``, its folders). Everything found while
+    reading is in ``df.attrs["findings"]`` (:class:`Finding`: kind, where, message; kinds and
+    what each does to its clip in :data:`FINDING_KINDS`). A clip with a defect (frames
+    missing, folder missing, ...) is left out; ``on_error="raise"`` (the default) raises one
+    :class:`DataError` listing every defect, ``"skip"`` returns the rest (the profiles
+    choose; data/README.md). ``verify``: "header" checks each frame's header and size,
+    "full" decodes every frame, "none" skips. ``sheet`` names the sheet file to read where a
+    release has several versions (CASME II; the default rule: :data:`CASME2_SHEET_ORDER`).
+    ``df.attrs`` also says what was read: ``sheet``, ``sheet_version``, ``image_folder``,
+    ``source`` ("licensed" or "twin") and ``twin`` (the twin's settings). Nothing is written.
     """
     s = spec(name)
     if layout not in LAYOUTS:
         raise ValueError(f"layout={layout!r}: expected one of {', '.join(LAYOUTS)}")
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error={on_error!r}: expected 'raise' or 'skip'")
-    if label_set not in LABEL_SETS or (label_set != "table2" and name != "smic"):
-        raise ValueError(f"label_set={label_set!r}: expected 'table2' (or, for smic, '2class'/'3class')")
+    if label_set not in s.label_sets:
+        raise ValueError(f"label_set={label_set!r}: {s.title} has the label sets {', '.join(s.label_sets)}")
     if verify not in ("header", "full", "none"):
         raise ValueError(f"verify={verify!r}: expected 'header', 'full' or 'none'")
     root = Path(root)
     if not root.is_dir():
         raise DataError(f"{root}: expected the {s.title} folder (sheet at its top, images below), "
                         "found no such folder")
-    problems = _Problems()
-    rows = READERS[name](s, root, layout, problems, verify)
-    excluded = []
-    five = _smic_5class(root, problems) if name == "smic" and label_set == "table2" else None
+    findings = _Findings()
+    extra = {"label_set": label_set} if name == "casme_sq" else {}
+    try:
+        five = _smic_5class(root) if name == "smic" and label_set == "table2" else None
+        rows, read = READERS[name](s, root, layout, findings, verify, sheet=sheet, **extra)
+    except _Unreadable as exc:
+        raise DataError(f"{s.title} at {root} ({layout} layout): {exc}") from None
+    classes = classes_of(name, label_set)
     kept = []
     for r in rows:
-        if name == "smic":
-            if label_set == "table2":
-                if five is None:
-                    break
-                r["emotion"] = five.get((r["subject"], r["clip"]))
-                if r["emotion"] is None:
-                    problems.add(f"{SMIC_5CLASS_FILE}", f"no five-class label for {r['subject']}/{r['clip']}")
-                    continue
-            else:
-                r["emotion"] = r["label"]
-            classes = {"table2": s.classes, "2class": ("negative", "positive"),
-                       "3class": tuple(SMIC_FOLDER_CODES)}[label_set]
+        if five is not None:
+            r["emotion"] = five.get((r["subject"], r["clip"]))
+            if r["emotion"] is None:
+                findings.add("no-label", f"{r['subject']}/{r['clip']}", f"not in {SMIC_5CLASS_FILE}")
+                continue
         else:
             r["emotion"] = _norm_emotion(r["label"])
-            classes = s.classes
         if r["emotion"] not in classes:
-            excluded.append(f"{r['subject']}/{r['clip']} ({r['label']})")
+            findings.add("other-class", f"{r['subject']}/{r['clip']}", f"{r['label']!r} is not one of {', '.join(classes)}")
             continue
         kept.append(r)
-    if problems.items and on_error == "raise":
-        raise DataError(f"{s.title} at {root} ({layout} layout): {len(problems.items)} problem(s):\n  "
-                        + "\n  ".join(problems.items))
-    df = pd.DataFrame(kept, columns=COLUMNS[1:] + ["label"] + (["type"] if name == "casme_sq" else []))
+    if five is not None:
+        listed = {(r["subject"], r["clip"]) for r in rows}
+        for subject, clip in sorted(set(five) - listed):
+            findings.add("folder-missing", f"{subject}/{clip}", f"{SMIC_5CLASS_FILE} labels it, no clip folder read")
+    defects = findings.defects()
+    if defects and on_error == "raise":
+        raise DataError(f"{s.title} at {root} ({layout} layout): {len(defects)} clip(s) cannot be read as coded "
+                        "(on_error='skip' leaves them out):\n  " + "\n  ".join(map(str, defects)))
+    extras = ["label"] + (["type", "sheet_emotion", "self_report"] if name == "casme_sq" else [])
+    df = pd.DataFrame(kept, columns=COLUMNS[1:] + extras)
     df.insert(0, "dataset", name)
     df["n_frames"] = df["frames"].map(len).astype(int)
     df["fps"] = s.fps
@@ -640,7 +984,14 @@ def load(name: str, root: str | Path, layout: str = "cropped", on_error: str = "
         df[c] = df[c].astype(int)
     df["apex"] = df["apex"].astype("Int64")
     df = df.sort_values(["subject", "clip"], key=lambda col: col.map(_natural_key)).reset_index(drop=True)
-    df.attrs.update(problems=list(problems.items), excluded=excluded, root=str(root), label_set=label_set)
+    marker = root / TWIN_MARKER
+    twin = json.loads(marker.read_text()).get("settings") if marker.is_file() else None
+    df.attrs.update(
+        findings=[dataclasses.asdict(f) for f in findings.items],
+        problems=[str(f) for f in defects],
+        excluded=[f.where for f in findings.items if f.kind in ("other-class", "no-label")],
+        root=str(root), label_set=label_set, layout=layout, source="twin" if twin else "licensed",
+        twin=twin, **read)
     return df
 
 
@@ -648,61 +999,197 @@ def _natural_key(text):
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text)))
 
 
+def findings(df: pd.DataFrame) -> pd.DataFrame:
+    """A ``load`` result's findings as a table: kind, effect, where, message."""
+    rows = [{**f, "effect": FINDING_KINDS[f["kind"]][0]} for f in df.attrs.get("findings", [])]
+    return pd.DataFrame(rows, columns=["kind", "effect", "where", "message"])
+
+
+def counts_beside_table2(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+    """Clips per class of a ``load`` result beside the paper's Table II (``dataset`` is the
+    Table II column: ``smic_2class`` for SMIC's two classes, which the text gives): class,
+    ours, paper, difference; a last row of totals. Label sets the paper did not use (CAS(ME)^2's
+    emotion column, SMIC's three folders) have no paper column values."""
+    from .paper import table
+
+    t2 = table("table2").set_index("emotion")
+    name = str(df["dataset"].iloc[0]) if len(df) and dataset is None else dataset
+    label_set = df.attrs.get("label_set", "table2")
+    column = name if name in t2.columns and label_set in ("table2", "2class") else None
+    release = "smic" if name == "smic_2class" else name
+    classes = classes_of(release, label_set) if release in SPECS else tuple(sorted(set(df["emotion"])))
+    ours = df["emotion"].value_counts() if len(df) else pd.Series(dtype=int)
+    rows = []
+    for c in classes:
+        paper = t2[column].get(c) if column else None
+        paper = None if paper is None or pd.isna(paper) else int(paper)
+        rows.append({"class": c, "ours": int(ours.get(c, 0)), "table2": paper,
+                     "difference": None if paper is None else int(ours.get(c, 0)) - paper})
+    total_paper = sum(r["table2"] for r in rows if r["table2"] is not None) if column else None
+    rows.append({"class": "total", "ours": int(len(df)), "table2": total_paper,
+                 "difference": None if total_paper is None else int(len(df)) - total_paper})
+    out = pd.DataFrame(rows)
+    for c in ("table2", "difference"):
+        out[c] = out[c].astype("Int64")
+    return out
+
+
+def left_out(df: pd.DataFrame) -> pd.DataFrame:
+    """Every clip a ``load`` with ``on_error="skip"`` left out, and why (the defects), plus
+    those outside the label set: where, kind, why."""
+    rows = [{"clip": f["where"], "kind": f["kind"], "why": f["message"]}
+            for f in df.attrs.get("findings", []) if f["kind"] in DEFECTS + ("other-class", "no-label")]
+    return pd.DataFrame(rows, columns=["clip", "kind", "why"])
+
+
+def data_used(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every chapter's "data used" tables, from the clip tables it read (dataset key ->
+    ``load`` result) -> (one row per dataset: source (licensed copy or synthetic twin), sheet
+    and version, layout, clips read beside Table II with the difference, clips left out;
+    every clip left out and why). Nothing is dropped silently."""
+    rows, gone = [], []
+    for key, df in tables.items():
+        a = df.attrs
+        counts = counts_beside_table2(df, key)
+        total = counts.iloc[-1]
+        out = left_out(df)
+        rows.append({
+            "dataset": key, "data": "licensed copy" if a.get("source") == "licensed" else "synthetic twin",
+            "sheet": ", ".join(Path(x).name for x in a.get("sheet") or []) or "-",
+            "version": a.get("sheet_version", "-"), "layout": a.get("layout", "-"),
+            "label set": a.get("label_set", "table2"), "clips": int(total["ours"]),
+            "Table II": total["table2"], "difference": total["difference"],
+            "left out": int((out["kind"].isin(DEFECTS)).sum()), "other class": int((~out["kind"].isin(DEFECTS)).sum()),
+        })
+        gone += [{"dataset": key, **r} for r in out[out["kind"].isin(DEFECTS)].to_dict("records")]
+    summary = pd.DataFrame(rows)
+    for c in ("Table II", "difference"):
+        summary[c] = summary[c].astype("Int64")
+    return summary, pd.DataFrame(gone, columns=["dataset", "clip", "kind", "why"])
+
+
+def sources_sentence(tables: dict) -> str:
+    """Which datasets a build read from licensed copies and which from twins, in words
+    ("CASME-II: licensed copy; CASME-I, CAS(ME)^2, SMIC-HS: synthetic twins")."""
+    groups: dict = {}
+    for key, df in tables.items():
+        title = SPECS["smic" if key == "smic_2class" else key].title if key in SPECS or key == "smic_2class" else key
+        kind = "licensed copy" if df.attrs.get("source") == "licensed" else "synthetic twin"
+        groups.setdefault(kind, []).append(title)
+    return "; ".join(f"{', '.join(t)}: {k}{'s' if len(t) > 1 and k == 'synthetic twin' else ''}"
+                     for k, t in sorted(groups.items()))
+
+
+def describe_source(df: pd.DataFrame) -> str:
+    """One line: what a ``load`` result was read from (licensed copy or twin, sheet, layout)."""
+    a = df.attrs
+    what = "synthetic twin (not the licensed data)" if a.get("source") == "twin" else "licensed copy"
+    sheet = ", ".join(a.get("sheet") or []) or a.get("sheet_version", "")
+    return f"{what} at {a.get('root')}: {sheet or 'no sheet'} ({a.get('sheet_version')}), {a.get('layout')} " \
+           f"frames in {a.get('image_folder')}/"
+
+
 def check(name: str, root: str | Path, layout: str = "cropped", label_set: str = "table2",
-          verify: str = "header") -> tuple[pd.DataFrame, list[str]]:
-    """Read a placed copy without stopping at the first problem -> (clips, problems)."""
-    df = load(name, root, layout=layout, on_error="skip", label_set=label_set, verify=verify)
+          verify: str = "header", sheet: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """Read a placed copy without stopping at defects -> (clips, defects as text)."""
+    df = load(name, root, layout=layout, on_error="skip", label_set=label_set, verify=verify, sheet=sheet)
     return df, list(df.attrs["problems"])
+
+
+def report(name: str, root: str | Path, layout: str = "cropped", label_set: str = "table2",
+           verify: str = "header", sheet: str | None = None, first: int = 3) -> tuple[str, bool]:
+    """``check-data``'s text for one dataset -> (text, readable). Readable means the reader
+    found its sheet and folders and at least one clip; defects only leave clips out."""
+    s = spec(name)
+    root = Path(root)
+    lines = [f"== {s.title} ({name}) at {root}"]
+    try:
+        df = load(name, root, layout=layout, on_error="skip", label_set=label_set, verify=verify, sheet=sheet)
+    except DataError as exc:
+        lines.append(f"   cannot read: {exc}")
+        return "\n".join(lines), False
+    a = df.attrs
+    lines.append(f"   source      {describe_source(df)}")
+    if len(a.get("sheets_found", [])) > 1 and len(a.get("sheet", [])) == 1:
+        lines.append(f"   sheets      {', '.join(a['sheets_found'])} found; read {', '.join(a['sheet'])} "
+                     "(rule: data/README.md; --sheet picks another)")
+    key = "smic_2class" if name == "smic" and label_set == "2class" else name
+    counts = counts_beside_table2(df, key)
+    lines.append(f"   label set   {label_set}: clips per class beside the paper's Table II")
+    for r in counts.itertuples():
+        paper = "-" if pd.isna(r.table2) else int(r.table2)
+        diff = "" if pd.isna(r.difference) else f"  ({int(r.difference):+d})"
+        lines.append(f"     {r._1:<12} {r.ours:>5}   Table II {paper}{diff}")
+    lines.append(f"   read        {len(df)} clips, {int(df['n_frames'].sum()) if len(df) else 0} frames, "
+                 f"{df['subject'].nunique() if len(df) else 0} subjects")
+    table = findings(df)
+    if table.empty:
+        lines.append("   findings    none")
+    for kind, group in table.groupby("kind", sort=False):
+        effect, meaning = FINDING_KINDS[kind]
+        lines.append(f"   {kind:<19} {len(group):>4}  [{effect}] {meaning}")
+        for f in group.head(first).itertuples():
+            lines.append(f"       {f.where}: {f.message}")
+        if len(group) > first:
+            lines.append(f"       … {len(group) - first} more")
+    n_def = int(table["kind"].isin(DEFECTS).sum()) if not table.empty else 0
+    lines.append(f"   notebooks   use {len(df)} clips" + (f"; {n_def} left out for defects (profiles set "
+                 "on_error: skip; the library's default would stop)" if n_def else ""))
+    return "\n".join(lines), len(df) > 0
 
 
 def add_cli(subparsers):
     p = subparsers.add_parser(
-        "check-data", help="check a placed copy of a dataset: clips per class and every problem",
-        description="Read DATA_ROOT/<dataset> (or --root) the way the notebooks will, print the "
-                    "clips per class beside Table II's counts, and list every problem found.")
+        "check-data", help="check a placed copy of a dataset: files, clips per class, every finding",
+        description="Read DATA_ROOT/<dataset> (or --root) the way the notebooks will and print, per dataset, "
+                    "the sheet and folders found, the clips per class beside Table II, every finding by kind "
+                    "(offset 0, apex missing, frames missing, folders without a row, ...) with its first rows, "
+                    "and what the notebooks will use. Exit 0 when every dataset is readable (findings only "
+                    "leave clips out), 1 when one cannot be read at all.")
     p.add_argument("datasets", nargs="*", default=list(DATASETS), help="which datasets (default: all four)")
-    p.add_argument("--root", help="folder holding one folder per dataset (default: $DATA_ROOT or the twins)")
+    p.add_argument("--root", help="folder holding one folder per dataset (default: $DATA_ROOT, else the twins)")
     p.add_argument("--layout", choices=LAYOUTS, default="cropped")
     p.add_argument("--label-set", choices=LABEL_SETS, default="table2",
-                   help="SMIC only: table2 (5 classes), 2class or 3class")
+                   help="table2 (the paper's classes), or a release's own: CAS(ME)^2 emotion, SMIC 2class/3class")
+    p.add_argument("--sheet", help="the sheet file to read where several versions lie at the dataset's top "
+                   "(CASME II, CAS(ME)^2, a merged CASME sheet); with one dataset named")
     p.add_argument("--verify", choices=("header", "full", "none"), default="header",
                    help="how closely to check each frame (full decodes every frame)")
+    p.add_argument("--first", type=int, default=3, help="rows shown per kind of finding")
     p.set_defaults(func=_cli_check)
 
 
 def _cli_check(args) -> int:
-    from .paper import table
-    from .profiles import data_root
+    from .profiles import dataset_folder
 
-    base = Path(args.root) if args.root else data_root()
-    t2 = table("table2").set_index("emotion")
+    if args.sheet and len(args.datasets) != 1:
+        raise SystemExit(f"--sheet {args.sheet!r}: name the one dataset it belongs to (e.g. check-data casme2 --sheet ...)")
     status = 0
     for name in args.datasets:
         s = spec(name)
-        folder = base / name
-        print(f"== {s.title} ({name}) at {folder}")
-        try:
-            df, problems = check(name, folder, args.layout,
-                                 args.label_set if name == "smic" else "table2", args.verify)
-        except DataError as exc:
-            print(f"   cannot read: {exc}")
+        folder = Path(args.root) / name if args.root else dataset_folder(name)[0]
+        label_set = args.label_set if args.label_set in s.label_sets else "table2"
+        if not folder.is_dir():
+            hint = _dataset_folder_hint(folder)
+            print(f"== {s.title} ({name}) at {folder}\n   cannot read: no such folder{hint}")
             status = 1
             continue
-        column = {"2class": "smic_2class", "3class": None}.get(args.label_set, name) if name == "smic" else name
-        counts = class_counts(df)
-        for c in sorted(set(counts.index) | {e for e in s.classes if args.label_set == "table2" or name != "smic"}):
-            paper = t2[column].get(c) if column else None
-            paper = "-" if paper is None or pd.isna(paper) else int(paper)
-            print(f"   {c:<12} {int(counts.get(c, 0)):>4} clips   (Table II: {paper})")
-        print(f"   total        {len(df):>4} clips, {int(df['n_frames'].sum()) if len(df) else 0} frames, "
-              f"{df['subject'].nunique() if len(df) else 0} subjects")
-        if df.attrs.get("excluded"):
-            print(f"   left out (class not in the set): {len(df.attrs['excluded'])}")
-        if problems:
-            status = 1
-            print(f"   {len(problems)} problem(s):")
-            for line in problems:
-                print(f"     - {line}")
-        else:
-            print("   no problems")
+        text, ok = report(name, folder, args.layout, label_set, args.verify,
+                          args.sheet, args.first)
+        print(text)
+        status |= 0 if ok else 1
     return status
+
+
+RELEASE_FOLDER_NAMES = {"casme": ("CASME", "CASME1"), "casme2": ("CASME2", "CASME II", "CASME_II"),
+                        "casme_sq": ("CAS(ME)^2", "CASME^2", "CAS(ME)2", "CASME_sq"), "smic": ("SMIC", "SMIC-HS")}
+
+
+def _dataset_folder_hint(folder: Path) -> str:
+    """A release folder under its own name beside where ours is expected."""
+    name = folder.name
+    for other in RELEASE_FOLDER_NAMES.get(name, ()):
+        cand = folder.parent / other
+        if cand.is_dir():
+            return f" (found {cand}: rename it or link it as {folder})"
+    return ""

@@ -41,9 +41,26 @@ def data_root() -> Path:
     return Path(env).expanduser() if env else REPO_ROOT / "data" / "synthetic"
 
 
-def using_synthetic_data() -> bool:
-    """True unless ``DATA_ROOT`` points at a licensed copy of the datasets."""
-    return "DATA_ROOT" not in os.environ
+def using_synthetic_data(dataset: str | None = None) -> bool:
+    """True where a twin stands in: for ``dataset`` (a release name or ``smic_2class``), when
+    ``$DATA_ROOT/<release>`` is not there; without a dataset, when ``DATA_ROOT`` is unset."""
+    if dataset is None:
+        return "DATA_ROOT" not in os.environ
+    return not dataset_folder(dataset)[1]
+
+
+def dataset_folder(dataset: str) -> tuple[Path, bool]:
+    """Where a dataset's licensed copy would be and whether it is there ->
+    ``($DATA_ROOT/<release>, True)`` when that folder exists, else ``(data/synthetic/<release>,
+    False)``: a ``DATA_ROOT`` holding only some datasets (the usual case) serves those, and the
+    others come from their twins. ``smic_2class`` reads SMIC's folder."""
+    release = "smic" if dataset == "smic_2class" else dataset
+    env = os.environ.get("DATA_ROOT")
+    if env:
+        folder = Path(env).expanduser() / release
+        if folder.is_dir():
+            return folder, True
+    return REPO_ROOT / "data" / "synthetic" / release, False
 
 
 @contextmanager
