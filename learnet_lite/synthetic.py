@@ -1,8 +1,13 @@
 """Synthetic twins of CASME-I, CASME-II, CAS(ME)^2 and SMIC (the licence-gated data of Sec. IV).
 
-A twin has the real dataset's subject count, Table II class counts, frame rate and clip
-lengths, and is written in the release's on-disk layout and annotation format, so that
-:func:`learnet_lite.datasets.load` reads it exactly like the licensed copy.
+A twin has the real dataset's subject count, class counts (Table II's; CAS(ME)^2 and SMIC:
+the release's, with the paper's five SMIC classes in a labels file), frame rate and clip
+lengths, and is written in the release's on-disk layout and annotation format (CASME-I's two
+``.xls`` sections, CASME II's ``.xlsx``, CAS(ME)^2's sheet book and long videos, SMIC's
+folders of ``.bmp``), with the release's known anomalies (offset 0, a '/' apex, folders that
+stop early or have no row, ...), so that :func:`learnet_lite.datasets.load` reads it exactly
+like the licensed copy. Where a detail of a release's format is not known publicly, the
+constants below say so.
 
 * Every subject is a procedurally drawn face (shape, skin tone and texture, brows, eyes,
   nose, mouth, hair, lighting): identity varies far more than any expression.
@@ -32,22 +37,26 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import CASME_SQ_SHEETS, SMIC_5CLASS_FILE, SMIC_FOLDER_CODES, load, spec
+from .datasets import CASME_SECTIONS, CASME_SQ_SHEETS, SMIC_5CLASS_FILE, SMIC_FOLDER_CODES, TWIN_MARKER, load, spec
 
 DEFAULT_AMPLITUDE = 1.0     # px, mean peak displacement; see the honesty test in tests/test_synthetic.py
-MARKER = ".learnet-twin.json"   # written last: a twin without it is incomplete
+MARKER = TWIN_MARKER        # written last: a twin without it is incomplete (name kept for callers)
+TWIN_VERSION = 2            # 2: the releases' real formats (CASME-I .xls sections, CAS(ME)^2 sheet book, ...)
 JPEG_QUALITY = 80
 
 # Frame sizes of the twins, (height, width): modest so all four generate in under a minute.
 # Cropped ~ the face crop of the release scaled to 128 px wide; raw = half the 640x480 camera.
-CROPPED_SIZE = {"casme": (160, 128), "casme2": (156, 128), "casme_sq": (144, 128), "smic": (120, 100)}
+# SMIC's frames are .bmp as in the release (uncompressed, 96x80x3 = 23 KB each), hence smaller:
+# 164 clips x 20-50 frames + non_micro/ = ~6,100 frames, 143 MB. Measured (cropped, scale 1,
+# seed 0, `learnet-lite synth` on 2 cores): all four in 19 s; on disk (du) casme 17 MB,
+# casme2 72 MB, casme_sq 40 MB, smic 143 MB = 272 MB (at 120x100, SMIC alone took 214 MB).
+CROPPED_SIZE = {"casme": (160, 128), "casme2": (156, 128), "casme_sq": (144, 128), "smic": (96, 80)}
 RAW_SIZE = (240, 320)
 
 # Clip lengths onset->offset in frames (inclusive), drawn uniformly: <= 0.5 s at the
 # dataset's frame rate for micro-expressions (CAS(ME)^2 macro-expressions up to 1.5 s).
 CLIP_FRAMES = {"casme": (12, 30), "casme2": (40, 100), "casme_sq": (6, 15), "smic": (20, 50)}
 CASME_SQ_MACRO_FRAMES = (15, 45)
-CASME_SQ_MICRO_SHARE = 57 / 357     # the release: 57 micro among 357 expressions
 
 # Emotion -> AU combinations (one drawn per clip); DESIGN.md / FACS emotion prototypes.
 EMOTION_AUS = {
@@ -431,16 +440,47 @@ def example_clips(classes=("happiness", "disgust", "surprise", "repression"), su
 
 # ------------------------------------------------------------------------- the twins
 
-def _class_plan(name: str, scale: float) -> list[str]:
-    """One emotion per clip: Table II's counts (times ``scale``, at least 1 per class)."""
-    from .paper import table
+def _scaled(count: int, scale: float) -> int:
+    """``count`` at full size; a smaller twin keeps ``scale`` of it, at least one."""
+    return int(count) if scale >= 1 else max(1, int(round(count * scale)))
 
-    t2 = table("table2").set_index("emotion")
+
+def _how_many(share: float, n: int, scale: float) -> int:
+    """Clips of ``n`` that carry an anomaly of the release's ``share``: ``share * n``; a
+    smaller twin keeps at least one, so that every anomaly is there to be tested."""
+    count = int(round(share * n))
+    return count if scale >= 1 else max(1, count)
+
+
+def _class_plan(name: str, scale: float) -> list[str]:
+    """One class per clip (times ``scale``, at least 1 per class): Table II's counts for
+    CASME-I and CASME-II; for CAS(ME)^2 the release's count per stimulus category
+    (:data:`CASME_SQ_EMOTIONS`: anger 102, disgust 88, happy 167, which Table II printed as
+    101/89/151); for SMIC the paper's five classes, the 71 clips of the twin's labels file
+    (its other 93 clips have no five-class label: :func:`_smic_items`)."""
+    if name == "casme_sq":
+        counts = {c: sum(words.values()) for c, words in CASME_SQ_EMOTIONS.items()}
+    else:
+        from .paper import table
+
+        t2 = table("table2").set_index("emotion")
+        counts = {c: int(t2.loc[c, name]) for c in spec(name).classes}
     plan = []
-    for c in spec(name).classes:
-        count = int(t2.loc[c, name])
-        plan += [c] * (count if scale >= 1 else max(1, int(round(count * scale))))
+    for c, count in counts.items():
+        plan += [c] * _scaled(count, scale)
     return plan
+
+
+def _split(total: int, weights: dict) -> dict:
+    """``total`` shared out in proportion to ``weights`` (largest remainders, ties in order);
+    exactly ``weights`` when they sum to ``total``."""
+    s = sum(weights.values())
+    share = {k: total * w / s for k, w in weights.items()}
+    out = {k: int(np.floor(v)) for k, v in share.items()}
+    keys = list(share)
+    for k in sorted(keys, key=lambda k: (out[k] - share[k], keys.index(k)))[: total - sum(out.values())]:
+        out[k] += 1
+    return out
 
 
 def _assign_subjects(n_clips: int, n_subjects: int, rng) -> np.ndarray:
@@ -454,15 +494,18 @@ def _assign_subjects(n_clips: int, n_subjects: int, rng) -> np.ndarray:
     return out
 
 
-def _write_image(path: Path, frame_rgb: np.ndarray):
+def _encode(ext: str, frame_rgb: np.ndarray, where: object = "a frame") -> bytes:
     import cv2
 
-    ext = path.suffix.lower()
     params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY] if ext == ".jpg" else []
     ok, buf = cv2.imencode(ext, frame_rgb[..., ::-1], params)
     if not ok:
-        raise OSError(f"{path}: could not encode the frame")
-    path.write_bytes(buf.tobytes())
+        raise OSError(f"{where}: could not encode the frame as {ext}")
+    return buf.tobytes()
+
+
+def _write_image(path: Path, frame_rgb: np.ndarray):
+    path.write_bytes(_encode(path.suffix.lower(), frame_rgb, path))
 
 
 def write_xlsx(path: Path, sheets: list[tuple[str, list | None, list[list]]]):
@@ -495,35 +538,164 @@ def write_xlsx(path: Path, sheets: list[tuple[str, list | None, list[list]]]):
     path.write_bytes(out.getvalue())
 
 
+def write_xls(path: Path, sheets: list[tuple[str, list | None, list[list]]]):
+    """An old-format .xls (BIFF8, xlwt; CASME-I's format), same arguments as
+    :func:`write_xlsx`; ``None`` leaves a cell blank. xlwt stamps no time: same content,
+    same bytes."""
+    import xlwt
+
+    wb = xlwt.Workbook()
+    for title, header, rows in sheets:
+        ws = wb.add_sheet(title)
+        lines = ([header] if header is not None else []) + list(rows)
+        for i, row in enumerate(lines):
+            for j, value in enumerate(row):
+                if value is not None:
+                    ws.write(i, j, value)
+    raw = io.BytesIO()
+    wb.save(raw)
+    path.write_bytes(raw.getvalue())
+
+
+def _au_cell(code: str):
+    """An AU code as a sheet cell: a lone AU is a number, as a spreadsheet stores a typed 4."""
+    return int(code) if code.isdigit() else code
+
+
+# --- CASME (I): Yan et al., FG 2013; the layout as public readers of the release show
+CASME_HEADER = ["Subject", "Filename", None, "OnsetF", "ApexF1", "ApexF2", "OffsetF", None, "Duration",
+                None, "AU", "Emotion"]
+# The headers of columns 3, 8 and 10 are not known publicly: left blank, and so are their
+# cells. ApexF2 (a second apex, where coded) is left blank: which rows have one is not known.
+# Duration: its unit is not known publicly; the twin writes milliseconds at 60 fps.
+CASME_SECTION_A = 7                 # Section A: subjects 1-7; Section B: 8-19
+CASME_WORDS = {"tension": "tense", "contempt": "comtempt"}    # the release's spellings [sic]
+CASME_SHARES = {
+    "no_suffix": 0.1,    # Filenames like EP10 (no _n): the release has some; the share is not known
+    "img": 0.1,          # raw clip folders with img1.jpg, ... instead of EP01_5-1.jpg
+    "padded": 0.2,       # rows whose frame numbers are zero-padded (EP01_5-001.jpg)
+    "orphan": 0.03,      # clip folders without a sheet row (folder-without-row)
+    "short": 0.02,       # rows whose offset runs past the frames on disk (frames-missing)
+}
+
+# --- CASME II: Yan et al., PLoS ONE 2014
+CASME2_SHEET = "CASME2-coding-20140508.xlsx"
+CASME2_HEADER = ["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
+                 "Action Units", "Estimated Emotion"]
+CASME2_APEX_SLASH = ("sub04", "EP12_01f")           # the release's one ApexFrame '/'
+CASME2_SHORT = ("sub16", "EP01_08", 73, 110, 96)    # coded 73-110, its frames stop at 96
+
+# --- CAS(ME)^2: Qu et al., IEEE TAC 2017
+CASME_SQ_SHEET = "CAS(ME)^2code_final.xlsx"
+CASME_SQ_FIRST_SHEET = "CASMEcode_final"
+# naming rule1: participant index i + 1 -> folder s<N> (folder number N)
 CASME_SQ_SUBJECTS = (15, 16, 19, 20, 21, 22, 23, 24, 25, 26, 27, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 40)
-CASME_SQ_VIDEOS = (("disgustingteeth", "0101"), ("eatingworms", "0102"), ("girlcrashing", "0401"),
-                   ("beatingpregnantwoman", "0402"), ("funnyerrors", "0502"), ("keyboardsmashing", "0503"),
-                   ("funnyinnovations", "0505"), ("climbingthewall", "0507"), ("funnydogs", "0508"))
+# naming rule2: code, video name; the raw folders' descriptive names are in no sheet
+CASME_SQ_VIDEOS = (("0101", "disgust1", "disgustingteeth"), ("0102", "disgust2", "eatingworms"),
+                   ("0401", "anger1", "girlcrashing"), ("0402", "anger2", "beatingpregnantwoman"),
+                   ("0502", "happy1", "funnyerrors"), ("0503", "happy2", "unnyfarting"),     # [sic]
+                   ("0505", "happy3", "funnyinnovations"), ("0507", "happy4", "climbingthewall"),
+                   ("0508", "happy5", "funnydunkey"))
+CASME_SQ_CATEGORY = {"anger": "anger", "disgust": "disgust", "happiness": "happy"}   # class -> name prefix
+CASME_SQ_MISNAMED = ("s19", "0502", "23_0502funnyerrors")   # the release's misnumbered raw folder
+# Expressions per stimulus category and emotion column: the release's totals (anger 102,
+# disgust 88, happy 167; negative 126, positive 124, others 82, surprise 25). How the emotion
+# column splits within a category is not published: this split only keeps both totals.
+CASME_SQ_EMOTIONS = {
+    "anger": {"negative": 68, "positive": 3, "others": 23, "surprise": 8},
+    "disgust": {"negative": 58, "positive": 2, "others": 20, "surprise": 8},
+    "happiness": {"negative": 0, "positive": 119, "others": 39, "surprise": 9},
+}
+CASME_SQ_MICRO = {"anger": 17, "disgust": 18, "happiness": 22}   # the release: 57 micro, 300 macro
+# The emotion column drives the rendered AUs (negative: the video's own category, anger or disgust)
+CASME_SQ_RENDER = {"positive": "happiness", "surprise": "surprise", "others": "others"}
+# Self-report: free words in the release (anger, happiness, sadness, helpless, typos such as
+# happyiness); the twin draws from these per stimulus category; the real mix is not published.
+CASME_SQ_SELF_REPORT = {"anger": ("anger", "anger", "anger", "sadness", "helpless"),
+                        "disgust": ("disgust", "disgust", "disgust", "helpless"),
+                        "happiness": ("happiness",) * 19 + ("happyiness",)}
+# AU cells written otherwise than "a+b" (the release has a few of each); rates not published
+CASME_SQ_AU_VARIANTS = {"NULL": 0.02, "comma": 0.02, "or": 0.01}
+# The sheet's anomalies at full size, with the release's rows where the twin has them:
+# offset 0 in 44 rows; apex 0 once (participant 17, anger1_1); apex after offset in three rows
+CASME_SQ_OFFSET0 = 44
+CASME_SQ_APEX0 = ((17, "anger1_1"),)
+CASME_SQ_APEX_AFTER = ((11, "disgust1_5"), (14, "happy2_1"), (15, "anger1_12"))
+CASME_SQ_NO_CROP_SHARE = 0.015      # expressions without a cropped folder (folder-missing)
+# Frames of a long video: neutral stretches before the first expression, between two and after
+# the last (the release's videos run minutes: frame numbers reach the thousands)
+CASME_SQ_LEAD, CASME_SQ_GAP, CASME_SQ_TAIL = (5, 600), (10, 120), (10, 60)
+CASME_SQ_NEUTRAL_LOOP = 8           # raw layout: neutral stretches repeat this many rendered frames
+
+# --- SMIC-HS: Li et al., FG 2013
 SMIC_SUBJECTS = (1, 2, 3, 4, 5, 6, 8, 9, 11, 12, 13, 14, 15, 18, 19, 20)
-SHEET_NAMES = {"casme": "CASME_coding.xlsx", "casme2": "CASME2-coding-20140508.xlsx",
-               "casme_sq": "CAS(ME)^2code_final.xlsx"}
+SMIC_FOLDER_COUNTS = {"negative": 70, "positive": 51, "surprise": 43}       # the release's 164 clips
+SMIC_FIVE_IN = {"disgust": "negative", "fear": "negative", "sadness": "negative", "happiness": "positive",
+                "surprise": "surprise"}
+SMIC_SKIP_SHARE = 0.3               # clips whose frame numbers skip one
+# non_micro/: a few clips per subject that are not micro-expressions; their count, length and
+# inner layout are not documented publicly: the twin writes 1-3 short flat folders of frames,
+# sN/non_micro/sN_n1/, with neutral faces.
+SMIC_NON_MICRO, SMIC_NON_MICRO_FRAMES = (1, 3), (8, 16)
+
+SHEET_NAMES = {"casme": tuple(f"{a}/{b}/{b}.xls" for a, b in CASME_SECTIONS), "casme2": CASME2_SHEET,
+               "casme_sq": CASME_SQ_SHEET}
 
 
 def _sheet_emotion(name: str, emotion: str) -> str:
-    """The word the release's sheet uses for a class."""
-    if name == "casme_sq":
-        return {"happiness": "happy"}.get(emotion, emotion)
-    if name == "casme":
-        return {"tension": "tense"}.get(emotion, emotion)
-    return emotion
+    """The word the release's sheet uses for a class (CASME-I: tense, comtempt [sic])."""
+    return CASME_WORDS.get(emotion, emotion) if name == "casme" else emotion
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (signal 0 sends nothing); unknown counts as alive."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError, OSError):
+        return True      # someone else's process, or no pid we could have had: not ours to judge
+    return True
+
+
+def remove_stale_partials(root: str | Path) -> list[Path]:
+    """Remove the work folders a killed generation left beside ``root``: exactly
+    ``.<name>.partial-<pid>`` and ``.<name>.old-<pid>``, folders (not links) whose process
+    is gone. Anything else, and the folders of live processes, are left alone -> removed."""
+    root = Path(root)
+    parent = root.parent
+    if os.name != "posix" or not parent.is_dir():   # os.kill(pid, 0) tests a pid only on POSIX
+        return []
+    pattern = re.compile(rf"\.{re.escape(root.name)}\.(?:partial|old)-([1-9]\d*)")
+    removed = []
+    for path in sorted(parent.iterdir()):
+        m = pattern.fullmatch(path.name)
+        if m is None or path.is_symlink() or not path.is_dir():
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid() or _alive(pid):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFAULT_AMPLITUDE,
              layout: str = "cropped", scale: float = 1.0, overwrite: bool = False,
              progress: bool = True):
     """Write the twin of dataset ``name`` under ``root`` (its own folder, as the release
-    unpacks) and return what :func:`learnet_lite.datasets.load` returns for it.
+    unpacks) and return what :func:`learnet_lite.datasets.load` returns for it, read with
+    ``on_error="skip"``: a twin carries the release's defects, named in
+    ``df.attrs["findings"]``.
 
     ``scale`` < 1 keeps that share of each class (at least one clip; for smoke runs).
-    A complete twin with the same settings already at ``root`` is reused, not rewritten.
+    A complete twin with the same settings already at ``root`` is reused, not rewritten; one
+    made with the same settings by an older generator (:data:`TWIN_VERSION`) is regenerated.
     The twin is built in a temporary folder beside ``root`` and renamed into place at the
-    end, with the marker file written last, so a killed run leaves nothing ``load`` reads.
-    An existing folder that is not a twin of ours is never touched.
+    end, with the marker file written last, so a killed run leaves nothing ``load`` reads;
+    the work folders of killed runs are removed at the next start
+    (:func:`remove_stale_partials`). An existing folder that is not a twin of ours is never
+    touched.
     """
     s = spec(name)
     if layout not in ("cropped", "raw"):
@@ -533,8 +705,9 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
     if not 0 <= amplitude <= 20:
         raise ValueError(f"amplitude={amplitude}: expected a peak displacement of 0..20 pixels")
     root = Path(root)
-    settings = {"dataset": name, "seed": int(seed), "amplitude": float(amplitude), "layout": layout,
-                "scale": float(scale), "version": 1}
+    remove_stale_partials(root)
+    settings = {"dataset": s.name, "seed": int(seed), "amplitude": float(amplitude), "layout": layout,
+                "scale": float(scale), "version": TWIN_VERSION}
     if root.exists():
         marker = root / MARKER
         if not marker.is_file():
@@ -542,8 +715,9 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
                                   f"(no {MARKER}); refusing to touch it")
         old = json.loads(marker.read_text())
         if old.get("settings") == settings:
-            return load(name, root, layout=layout)
-        if not overwrite:
+            return load(name, root, layout=layout, on_error="skip")
+        older = {**(old.get("settings") or {}), "version": TWIN_VERSION} == settings
+        if not overwrite and not older:   # a twin of an older generator is replaced unasked
             raise FileExistsError(f"{root} holds a twin made with {old.get('settings')}, not {settings}; "
                                   "pass overwrite=True (--force) to replace it")
     root.parent.mkdir(parents=True, exist_ok=True)
@@ -566,7 +740,7 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return load(name, root, layout=layout, verify="none")   # just written; tests verify fully
+    return load(name, root, layout=layout, on_error="skip", verify="none")   # just written; tests verify fully
 
 
 def is_complete(root: str | Path) -> bool:
@@ -579,21 +753,22 @@ def twin_manifest(root: str | Path) -> dict:
 
 
 class _Plan:
-    """Per-dataset drawing of subjects and clips, shared by the four writers."""
+    """Per-dataset drawing of subjects and clips, shared by the four writers: ``items`` (one
+    per clip, shuffled; default :func:`_class_plan`) and ``subject_of`` (a subject index each)."""
 
-    def __init__(self, name, seed, amplitude, layout, scale, progress):
+    def __init__(self, name, seed, amplitude, layout, scale, progress, items=None):
         from tqdm import tqdm
 
         self.name, self.s = name, spec(name)
         self.rng = np.random.default_rng([seed, sorted(("casme", "casme2", "casme_sq", "smic")).index(name)])
         self.amplitude, self.layout, self.seed = amplitude, layout, seed
         self.size = RAW_SIZE if layout == "raw" else CROPPED_SIZE[name]
-        self.emotions = _class_plan(name, scale)
-        self.rng.shuffle(self.emotions)
-        self.subject_of = _assign_subjects(len(self.emotions), self.s.subjects, self.rng)
+        self.items = list(_class_plan(name, scale) if items is None else items)
+        self.rng.shuffle(self.items)
+        self.subject_of = [int(k) for k in _assign_subjects(len(self.items), self.s.subjects, self.rng)]
         self._subjects: dict[int, Subject] = {}
         self.bank = noise_bank(self.rng, *self.size)
-        self.bar = tqdm(total=len(self.emotions), desc=f"twin {name}", unit="clip", disable=not progress)
+        self.bar = tqdm(total=len(self.items), desc=f"twin {name}", unit="clip", disable=not progress)
         self.frames_written = 0
 
     def subject(self, k: int) -> Subject:
@@ -621,115 +796,333 @@ class _Plan:
             _write_image(folder / fname, f)
         self.frames_written += len(names)
 
+    def pick(self, count: int, among, prefer=()) -> list:
+        """``count`` distinct entries of ``among``: those of ``prefer`` first (in its order),
+        then drawn at random."""
+        among = list(among)
+        chosen = [x for x in prefer if x in among][:count]
+        rest = [x for x in among if x not in chosen]
+        order = self.rng.permutation(len(rest))
+        return chosen + [rest[i] for i in order[: max(0, count - len(chosen))]]
 
-def _write_casme_family(name, root, seed, amplitude, layout, scale, progress):
-    """CASME-I / CASME-II: one folder per clip under subNN/, one sheet row per clip."""
-    p = _Plan(name, seed, amplitude, layout, scale, progress)
-    folder, prefix = p.s.folders[layout], p.s.prefix[layout]
+
+def _neutral(p: _Plan, k: int, n: int) -> np.ndarray:
+    """Neutral frames (no AU) with the same nuisances: the stretches of a long video between
+    expressions, SMIC's non_micro/ clips."""
+    return render_clip(p.subject(k), "4", n, 0, p.s.fps, 0.0, p.rng, jpeg=False, bank=p.bank)
+
+
+def _unique(rng, used: set, subject: str, draw) -> str:
+    while True:
+        clip = draw(rng)
+        if (subject, clip) not in used:
+            used.add((subject, clip))
+            return clip
+
+
+def _casme_name(rng) -> str:
+    ep, n = int(rng.integers(1, 20)), int(rng.integers(1, 10))
+    return f"EP{ep:02d}" if rng.random() < CASME_SHARES["no_suffix"] else f"EP{ep:02d}_{n}"
+
+
+def _casme2_name(rng) -> str:
+    ep, n = int(rng.integers(1, 20)), int(rng.integers(1, 10))
+    return f"EP{ep:02d}_{n:02d}" + ("f" if rng.random() < 0.3 else "")
+
+
+def _casme_frame_names(rng, clip: str, numbers, layout: str) -> list[str]:
+    """CASME-I frames: ``EP01_5-1.jpg`` (raw; some folders ``img1.jpg``), ``reg_EP01_5-1.jpg``
+    (cropped); some rows zero-padded (``EP01_5-001.jpg``)."""
+    img = rng.random() < CASME_SHARES["img"]
+    pad = 3 if rng.random() < CASME_SHARES["padded"] else 0
+    if layout == "raw" and img:
+        return [f"img{j}.jpg" for j in numbers]
+    prefix = "reg_" if layout == "cropped" else ""
+    return [f"{prefix}{clip}-{j:0{pad}d}.jpg" for j in numbers]
+
+
+def _casme_section_dir(root: Path, k: int) -> Path:
+    a, b = CASME_SECTIONS[0 if k < CASME_SECTION_A else 1]
+    return root / a / b
+
+
+def _write_casme(root, seed, amplitude, layout, scale, progress):
+    """CASME-I: two sections, each its .xls (Sheet1, one header row, 12 columns) and its clip
+    folders subNN/<Filename>/ below it; raw and cropped frames told apart by ``reg_``."""
+    p = _Plan("casme", seed, amplitude, layout, scale, progress)
+    n = len(p.items)
+    short = set(p.pick(_how_many(CASME_SHARES["short"], n, scale), range(n)))
     used: set = set()
-    rows = []
-    for i, (emotion, k) in enumerate(zip(p.emotions, p.subject_of)):
-        code, n, apex = p.draw(emotion)
+    rows: dict = {section: [] for section in CASME_SECTIONS}
+    for i, (emotion, k) in enumerate(zip(p.items, p.subject_of)):
         subject = f"sub{k + 1:02d}"
-        while True:
-            ep = int(p.rng.integers(1, 20))
-            clip = (f"EP{ep:02d}_{int(p.rng.integers(1, 10)):02d}" + ("f" if p.rng.random() < 0.3 else "")
-                    if name == "casme2" else f"EP{ep:02d}_{int(p.rng.integers(1, 10))}")
-            if (subject, clip) not in used:
-                used.add((subject, clip))
-                break
+        clip = _unique(p.rng, used, subject, _casme_name)
+        code, frames_n, apex = p.draw(emotion)
         onset = int(p.rng.integers(1, 300))
-        numbers = range(onset, onset + n)
-        if name == "casme2":
-            names = [f"{prefix}img{j}.jpg" for j in numbers]
-        else:   # some CASME rows zero-pad their frame numbers
-            pad = 3 if p.rng.random() < 0.2 else 0
-            names = [f"{prefix}{clip}-{j:0{pad}d}.jpg" for j in numbers]
-        p.write(root / folder / subject / clip, names, p.clip(k, code, n, apex))
-        apex_no = onset + apex
-        word = _sheet_emotion(name, emotion)
-        if name == "casme2":
-            rows.append([k + 1, clip, None, onset, "/" if p.rng.random() < 0.03 else apex_no,
-                         onset + n - 1, None, code, word])
-        else:
-            rows.append([k + 1, clip, onset, apex_no, None, onset + n - 1, code, word])
+        offset = onset + frames_n - 1
+        on_disk = int(p.rng.integers(max(1, frames_n // 3), frames_n)) if i in short else frames_n
+        names = _casme_frame_names(p.rng, clip, range(onset, onset + on_disk), layout)
+        p.write(_casme_section_dir(root, k) / subject / clip, names, p.clip(k, code, frames_n, apex)[:on_disk])
+        duration_ms = int(round(frames_n * 1000 / p.s.fps))
+        rows[CASME_SECTIONS[0 if k < CASME_SECTION_A else 1]].append(
+            [k + 1, clip, None, onset, onset + apex, None, offset, None, duration_ms, None, _au_cell(code),
+             _sheet_emotion("casme", emotion)])
         p.bar.update()
+    # clip folders that no sheet row names
+    classes = sorted(set(p.items))
+    for _ in range(_how_many(CASME_SHARES["orphan"], n, scale)):
+        k = int(p.rng.integers(p.s.subjects))
+        subject = f"sub{k + 1:02d}"
+        clip = _unique(p.rng, used, subject, _casme_name)
+        code, frames_n, apex = p.draw(classes[int(p.rng.integers(len(classes)))])
+        onset = int(p.rng.integers(1, 300))
+        names = _casme_frame_names(p.rng, clip, range(onset, onset + frames_n), layout)
+        p.write(_casme_section_dir(root, k) / subject / clip, names, p.clip(k, code, frames_n, apex))
     p.bar.close()
-    rows.sort(key=lambda r: (r[0], r[1]))
-    header = (["Subject", "Filename", None, "OnsetFrame", "ApexFrame", "OffsetFrame", None,
-               "Action Units", "Estimated Emotion"] if name == "casme2" else
-              ["Subject", "Filename", "OnsetF", "ApexF1", "ApexF2", "OffsetF", "Action Units", "Emotion"])
-    write_xlsx(root / SHEET_NAMES[name], [("Sheet1", header, rows)])
+    for (a, b), section_rows in rows.items():
+        section_rows.sort(key=lambda r: (r[0], r[1]))
+        (root / a / b).mkdir(parents=True, exist_ok=True)
+        write_xls(root / a / b / f"{b}.xls", [("Sheet1", CASME_HEADER, section_rows)])
     return p.frames_written
 
 
-def _write_casme_sq(root, seed, amplitude, layout, scale, progress):
-    """Long videos per subject: the clips of one video follow each other with neutral gaps."""
-    p = _Plan("casme_sq", seed, amplitude, layout, scale, progress)
-    folder = p.s.folders[layout]
-    videos: dict = {}
-    for emotion, k in zip(p.emotions, p.subject_of):
-        v = int(p.rng.integers(len(CASME_SQ_VIDEOS)))
-        videos.setdefault((int(k), v), []).append(emotion)
+def _write_casme2(root, seed, amplitude, layout, scale, progress):
+    """CASME II: one sheet row per clip; frames <Cropped|CASME2_RAW_selected>/subNN/<Filename>/;
+    the release's one '/' apex and its one clip coded past its last frame."""
+    p = _Plan("casme2", seed, amplitude, layout, scale, progress)
+    folder, prefix = p.s.folders[layout][0], p.s.prefix[layout]
+    n = len(p.items)
+
+    def release_row(subject, exclude):   # the release's clip where the twin has that subject
+        k = int(subject[3:]) - 1
+        mine = [i for i in range(n) if p.subject_of[i] == k and i not in exclude]
+        return p.pick(1, [i for i in range(n) if i not in exclude], prefer=mine[:1])
+
+    short = release_row(CASME2_SHORT[0], ())
+    slash = release_row(CASME2_APEX_SLASH[0], set(short))
+    fixed = {}
+    for i, (subject, name) in [(i, CASME2_SHORT[:2]) for i in short] + [(i, CASME2_APEX_SLASH) for i in slash]:
+        if f"sub{p.subject_of[i] + 1:02d}" == subject:
+            fixed[i] = name
+    used = {(f"sub{p.subject_of[i] + 1:02d}", name) for i, name in fixed.items()}
     rows = []
-    for (k, v), emotions in sorted(videos.items()):
-        sub = CASME_SQ_SUBJECTS[k]
-        vname, vcode = CASME_SQ_VIDEOS[v]
-        parts, number = [], 1
-        for emotion in emotions:
-            micro = p.rng.random() < CASME_SQ_MICRO_SHARE
-            code, n, apex = p.draw(emotion, None if micro else CASME_SQ_MACRO_FRAMES)
-            gap = int(p.rng.integers(3, 9))
-            parts.append(_neutral(p, k, gap))
-            onset = number + gap
-            parts.append(p.clip(k, code, n, apex))
-            offset = onset + n - 1
-            written_offset = 0 if p.rng.random() < 0.05 else offset   # the sheet's "0 = use apex"
-            rows.append([k + 1, vname, onset, onset + apex, written_offset, code,
-                         _sheet_emotion("casme_sq", emotion),
-                         "micro-expression" if micro else "macro-expression", _sheet_emotion("casme_sq", emotion)])
-            number = offset + 1
-            p.bar.update()
-        frames = np.concatenate(parts)
-        names = [f"img{j}.jpg" for j in range(1, len(frames) + 1)]
-        p.write(root / folder / f"s{sub}" / f"{sub}_{vcode}{vname}", names, frames)
+    for i, (emotion, k) in enumerate(zip(p.items, p.subject_of)):
+        subject = f"sub{k + 1:02d}"
+        clip = fixed.get(i) or _unique(p.rng, used, subject, _casme2_name)
+        if fixed.get(i) == CASME2_SHORT[1]:
+            _, _, onset, offset, last = CASME2_SHORT
+            code, frames_n, apex = p.draw(emotion, (offset - onset + 1,) * 2)
+        else:
+            code, frames_n, apex = p.draw(emotion)
+            onset = int(p.rng.integers(1, 300))
+            offset = onset + frames_n - 1
+            last = int(p.rng.integers(onset + frames_n // 3, offset)) if i in short else offset
+        names = [f"{prefix}img{j}.jpg" for j in range(onset, last + 1)]
+        p.write(root / folder / subject / clip, names, p.clip(k, code, frames_n, apex)[: len(names)])
+        rows.append([k + 1, clip, None, onset, "/" if i in slash else onset + apex, offset, None,
+                     _au_cell(code), _sheet_emotion("casme2", emotion)])
+        p.bar.update()
     p.bar.close()
-    write_xlsx(root / SHEET_NAMES["casme_sq"], [
-        ("CASME^2code_final", None, rows),
-        (CASME_SQ_SHEETS[0], None, [[vname, vcode] for vname, vcode in CASME_SQ_VIDEOS]),
-        (CASME_SQ_SHEETS[1], None, [[k + 1, f"s{sub}"] for k, sub in enumerate(CASME_SQ_SUBJECTS)]),
+    rows.sort(key=lambda r: (r[0], r[1]))
+    write_xlsx(root / CASME2_SHEET, [("Sheet1", CASME2_HEADER, rows)])
+    return p.frames_written
+
+
+def _casme_sq_items(scale: float) -> list[tuple[str, str, bool]]:
+    """(class = stimulus category, emotion column word, micro?) per expression: the release's
+    counts (:data:`CASME_SQ_EMOTIONS`, :data:`CASME_SQ_MICRO`), shares kept when scaled."""
+    items = []
+    for category, words in CASME_SQ_EMOTIONS.items():
+        total = sum(words.values())
+        n = _scaled(total, scale)
+        micro = CASME_SQ_MICRO[category] if scale >= 1 else int(round(CASME_SQ_MICRO[category] * n / total))
+        k = 0
+        for word, count in _split(n, words).items():
+            for _ in range(count):   # micro-expressions spread evenly over the emotion words
+                items.append((category, word, (k + 1) * micro // n > k * micro // n))
+                k += 1
+    return items
+
+
+def _casme_sq_au_text(rng, code: str) -> tuple[str, str]:
+    """(AU cell as written, AUs rendered): mostly the code itself; a few cells NULL, with
+    commas (``4,24``) or an either-or (``14or23``, the first rendered)."""
+    r = rng.random()
+    v = CASME_SQ_AU_VARIANTS
+    parts = code.split("+")
+    if r < v["NULL"]:
+        return "NULL", code
+    if r < v["NULL"] + v["comma"] and len(parts) > 1:
+        return ",".join(parts), code
+    if r < v["NULL"] + v["comma"] + v["or"] and len(parts) > 1:
+        return f"{parts[0]}or{parts[1]}", parts[0]
+    return code, code
+
+
+def _write_casme_sq(root, seed, amplitude, layout, scale, progress):
+    """CAS(ME)^2: long videos per participant and stimulus (raw: rawpic/sN/N_<code><name>/,
+    frames numbered from 1 along the video) and per-expression folders of the same numbers
+    (cropped/N/<expression>/); one sheet book: expressions (no header), naming rule1, rule2."""
+    p = _Plan("casme_sq", seed, amplitude, layout, scale, progress, items=_casme_sq_items(scale))
+    n = len(p.items)
+    videos_of = {c: [v for v in CASME_SQ_VIDEOS if v[1].startswith(prefix)] for c, prefix in CASME_SQ_CATEGORY.items()}
+    video_of = [videos_of[c][int(p.rng.integers(len(videos_of[c])))] for c, _, _ in p.items]
+    # the release's s19 has a 0502 video, in a folder misnumbered 23_...: the twin has one too
+    s19 = CASME_SQ_SUBJECTS.index(int(CASME_SQ_MISNAMED[0][1:]))
+    happy1 = next(v for v in CASME_SQ_VIDEOS if v[0] == CASME_SQ_MISNAMED[1])
+    if not any(k == s19 and v == happy1 for k, v in zip(p.subject_of, video_of)):
+        i = next((i for i, (c, _, _) in enumerate(p.items) if c == "happiness"), None)
+        if i is not None:
+            p.subject_of[i], video_of[i] = s19, happy1
+    # one long video per participant and stimulus; expressions one after the other
+    groups: dict = {}
+    for i, (k, v) in enumerate(zip(p.subject_of, video_of)):
+        groups.setdefault((k, CASME_SQ_VIDEOS.index(v)), []).append(i)
+    timeline = {}        # item -> (participant index, expression, onset, apex, offset, AUs, frames, apex index)
+    videos = {}          # (participant, video) -> (last frame of the long video, its items)
+    for (k, v), members in sorted(groups.items()):
+        t = int(p.rng.integers(*CASME_SQ_LEAD))
+        placed = []
+        for j, i in enumerate(members, start=1):
+            category, word, micro = p.items[i]
+            render = CASME_SQ_RENDER[word] if word != "negative" else \
+                category if category in ("anger", "disgust") else "others"
+            code, frames_n, apex = p.draw(render, None if micro else CASME_SQ_MACRO_FRAMES)
+            onset = t + 1
+            timeline[i] = (k + 1, f"{CASME_SQ_VIDEOS[v][1]}_{j}", onset, onset + apex, onset + frames_n - 1,
+                           code, frames_n, apex)
+            placed.append(i)
+            t = onset + frames_n - 1 + int(p.rng.integers(*CASME_SQ_GAP))
+        videos[(k, v)] = (t + int(p.rng.integers(*CASME_SQ_TAIL)), placed)
+    # the sheet's anomalies (distinct rows), the release's own rows first where the twin has them
+    key = {(timeline[i][0], timeline[i][1]): i for i in range(n)}
+    rows_left = list(range(n))
+    apex0 = p.pick(_how_many(len(CASME_SQ_APEX0) / 357, n, scale), rows_left,
+                   [key[r] for r in CASME_SQ_APEX0 if r in key])
+    rows_left = [i for i in rows_left if i not in apex0]
+    after = p.pick(_how_many(len(CASME_SQ_APEX_AFTER) / 357, n, scale), rows_left,
+                   [key[r] for r in CASME_SQ_APEX_AFTER if r in key])
+    rows_left = [i for i in rows_left if i not in after]
+    offset0 = p.pick(_how_many(CASME_SQ_OFFSET0 / 357, n, scale), rows_left)
+    rows_left = [i for i in rows_left if i not in offset0]
+    no_crop = set(p.pick(_how_many(CASME_SQ_NO_CROP_SHARE, n, scale), rows_left)) if layout == "cropped" else set()
+    rows = []
+    for i in range(n):
+        part, expression, onset, apex_no, offset, code, frames_n, apex = timeline[i]
+        category, word, micro = p.items[i]
+        written, rendered = _casme_sq_au_text(p.rng, code)
+        timeline[i] = timeline[i][:5] + (rendered, frames_n, apex)
+        apex_cell = 0 if i in apex0 else apex_no
+        offset_cell = 0 if i in offset0 else int(p.rng.integers(onset, apex_no)) if i in after else offset
+        words = CASME_SQ_SELF_REPORT[category]
+        rows.append([part, expression, onset, apex_cell, offset_cell, _au_cell(written), word,
+                     "micro-expression" if micro else "macro-expression", words[int(p.rng.integers(len(words)))]])
+    # frames
+    for (k, v), (last, members) in sorted(videos.items()):
+        number = str(CASME_SQ_SUBJECTS[k])
+        code_v, _, desc = CASME_SQ_VIDEOS[v]
+        if layout == "cropped":
+            for i in members:
+                part, expression, onset, _, offset, code, frames_n, apex = timeline[i]
+                if i not in no_crop:
+                    p.write(root / "cropped" / number / expression, [f"img{j:03d}.jpg" for j in range(onset, offset + 1)],
+                            p.clip(k, code, frames_n, apex))
+                p.bar.update()
+            continue
+        folder = f"{number}_{code_v}{desc}"
+        if (f"s{number}", code_v) == CASME_SQ_MISNAMED[:2]:
+            folder = CASME_SQ_MISNAMED[2]
+        _write_long_video(p, k, root / "rawpic" / f"s{number}" / folder, last, [timeline[i] for i in members])
+        p.bar.update(len(members))
+    p.bar.close()
+    write_xlsx(root / CASME_SQ_SHEET, [
+        (CASME_SQ_FIRST_SHEET, None, sorted(rows, key=lambda r: (r[0], _video_order(r[1])))),
+        (CASME_SQ_SHEETS[0], None, [[s, f"s{s}", k + 1] for k, s in enumerate(CASME_SQ_SUBJECTS)]),
+        (CASME_SQ_SHEETS[1], None, [[code_v, name] for code_v, name, _ in CASME_SQ_VIDEOS]),
     ])
     return p.frames_written
 
 
-def _neutral(p: _Plan, k: int, n: int) -> np.ndarray:
-    """Neutral frames (no AU) with the same nuisances, between expressions of a long video."""
-    return render_clip(p.subject(k), "4", n, 0, p.s.fps, 0.0, p.rng, jpeg=False, bank=p.bank)
+def _video_order(expression: str) -> tuple:
+    video, number = expression.rsplit("_", 1)
+    return [v[1] for v in CASME_SQ_VIDEOS].index(video), int(number)
+
+
+def _write_long_video(p: _Plan, k: int, folder: Path, last: int, expressions):
+    """A raw long video: frames 1..last, the expressions at their onsets, neutral frames
+    between them (a loop of :data:`CASME_SQ_NEUTRAL_LOOP` rendered frames; repeats are hard
+    links where the file system has them, so they take no room)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    busy = {}
+    for _, _, onset, _, offset, code, frames_n, apex in expressions:
+        for j, frame in zip(range(onset, offset + 1), p.clip(k, code, frames_n, apex)):
+            busy[j] = frame
+    loop = [_encode(".jpg", f) for f in _neutral(p, k, CASME_SQ_NEUTRAL_LOOP)]
+    first: dict = {}
+    for j in range(1, last + 1):
+        path = folder / f"img{j:03d}.jpg"
+        if j in busy:
+            _write_image(path, busy[j])
+        else:
+            slot = j % len(loop)
+            if slot in first:
+                try:
+                    os.link(first[slot], path)
+                except OSError:
+                    path.write_bytes(loop[slot])
+            else:
+                path.write_bytes(loop[slot])
+                first[slot] = path
+    p.frames_written += last
+
+
+def _smic_items(scale: float) -> list[tuple[str, str | None]]:
+    """(folder label, five-class label or None) per clip: the 71 clips of the paper's five
+    classes inside their folders, and the release's other clips of each folder unlabelled."""
+    labelled = [(SMIC_FIVE_IN[c], c) for c in _class_plan("smic", scale)]
+    full = [SMIC_FIVE_IN[c] for c in _class_plan("smic", 1.0)]
+    items = list(labelled)
+    for folder, total in SMIC_FOLDER_COUNTS.items():
+        rest = total - full.count(folder)
+        items += [(folder, None)] * (rest if scale >= 1 else int(round(rest * scale)))
+    return items
 
 
 def _write_smic(root, seed, amplitude, layout, scale, progress):
-    """SMIC-HS: folders sN/micro/<negative|positive|surprise>/sN_<code>_NN/; some clips skip
-    frame numbers. The paper's five classes go to a separate labels file."""
-    p = _Plan("smic", seed, amplitude, layout, scale, progress)
-    folder, prefix = p.s.folders[layout], p.s.prefix[layout]
+    """SMIC-HS: folders sN/micro/<negative|positive|surprise>/sN_<code>_NN/ (some clips skip a
+    frame number) and sN/non_micro/; the paper's five classes go to a separate labels file."""
+    p = _Plan("smic", seed, amplitude, layout, scale, progress, items=_smic_items(scale))
+    base = root / p.s.folders[layout][0]
+    prefix = p.s.prefix[layout]
     counters: dict = {}
     five = []
-    for emotion, k in zip(p.emotions, p.subject_of):
+    for (label, five_class), k in zip(p.items, p.subject_of):
+        emotion = five_class or {"positive": "happiness", "surprise": "surprise"}.get(label) or \
+            SMIC_NEGATIVE[int(p.rng.integers(len(SMIC_NEGATIVE)))]
         code, n, apex = p.draw(emotion)
         sub = f"s{SMIC_SUBJECTS[k]}"
-        label = "positive" if emotion == "happiness" else "surprise" if emotion == "surprise" else "negative"
         counters[(sub, label)] = counters.get((sub, label), 0) + 1
         clip = f"{sub}_{SMIC_FOLDER_CODES[label]}_{counters[(sub, label)]:02d}"
         start = int(p.rng.integers(1, 5000))
         numbers = list(range(start, start + n))
         frames = p.clip(k, code, n, apex)
-        if p.rng.random() < 0.3:        # dropped frames: numbers missing inside the clip
+        if p.rng.random() < SMIC_SKIP_SHARE:        # dropped frames: numbers missing inside the clip
             drop = int(p.rng.integers(2, n - 2))
             numbers.pop(drop)
             frames = np.delete(frames, drop, axis=0)
-        p.write(root / folder / sub / "micro" / label / clip, [f"{prefix}image{j:06d}.bmp" for j in numbers], frames)
-        five.append((sub, clip, emotion))
+        p.write(base / sub / "micro" / label / clip, [f"{prefix}image{j:06d}.bmp" for j in numbers], frames)
+        if five_class is not None:
+            five.append((sub, clip, five_class))
         p.bar.update()
+    # non_micro/ of every subject that has clips
+    for k in sorted(set(p.subject_of)):
+        sub = f"s{SMIC_SUBJECTS[k]}"
+        lo, hi = SMIC_NON_MICRO if scale >= 1 else (1, 1)
+        for j in range(1, int(p.rng.integers(lo, hi + 1)) + 1):
+            n = int(p.rng.integers(SMIC_NON_MICRO_FRAMES[0], SMIC_NON_MICRO_FRAMES[1] + 1))
+            start = int(p.rng.integers(1, 5000))
+            p.write(base / sub / "non_micro" / f"{sub}_n{j}",
+                    [f"{prefix}image{x:06d}.bmp" for x in range(start, start + n)], _neutral(p, k, n))
     p.bar.close()
     lines = ["# SMIC five-class labels (Table II) of the SYNTHETIC twin. Not part of the SMIC release;",
              "# a licensed copy needs this file from whoever holds the paper's 5-class labels.",
@@ -738,8 +1131,7 @@ def _write_smic(root, seed, amplitude, layout, scale, progress):
     return p.frames_written
 
 
-WRITERS = {"casme": lambda *a: _write_casme_family("casme", *a),
-           "casme2": lambda *a: _write_casme_family("casme2", *a), "casme_sq": _write_casme_sq, "smic": _write_smic}
+WRITERS = {"casme": _write_casme, "casme2": _write_casme2, "casme_sq": _write_casme_sq, "smic": _write_smic}
 
 
 def generate_all(data_root: str | Path, names=("casme", "casme2", "casme_sq", "smic"), **kwargs) -> dict:
@@ -754,7 +1146,7 @@ def add_cli(subparsers):
                     "layout and sheet format (reusing a complete twin made with the same settings).")
     p.add_argument("datasets", nargs="*", default=["casme", "casme2", "casme_sq", "smic"],
                    help="which twins (default: all four)")
-    p.add_argument("--root", help="folder holding one folder per dataset (default: the data root)")
+    p.add_argument("--root", help="folder holding one folder per dataset (default: data/synthetic; never $DATA_ROOT)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--amplitude", type=float, default=DEFAULT_AMPLITUDE, help="peak AU displacement, pixels")
     p.add_argument("--layout", choices=("cropped", "raw"), default="cropped")
@@ -764,9 +1156,9 @@ def add_cli(subparsers):
 
 
 def _cli(args) -> int:
-    from .profiles import data_root
+    from .profiles import REPO_ROOT
 
-    base = Path(args.root) if args.root else data_root()
+    base = Path(args.root) if args.root else REPO_ROOT / "data" / "synthetic"   # never into DATA_ROOT
     for name in args.datasets:
         spec(name)
         t0 = time.perf_counter()
@@ -778,29 +1170,45 @@ def _cli(args) -> int:
 
 
 def datasets_for(settings: dict, names=("casme", "casme2", "casme_sq", "smic"), progress: bool = True):
-    """The datasets a chapter reads -> (folder holding one folder per dataset, name -> clips).
+    """The datasets a chapter reads -> (folder of this profile's twins, name -> clips).
 
-    With ``$DATA_ROOT`` set these are the licensed copies, only read. Otherwise the twins,
-    generated once with the profile's ``synth_amplitude``/``synth_scale``/``seed`` and reused
-    by every later chapter: full-size twins live in the data root (``data/synthetic``);
-    smaller ones (the smoke profile) in a folder of the system's temp directory.
+    Each dataset is read from its licensed copy where ``$DATA_ROOT/<name>`` is there
+    (:func:`profiles.dataset_folder`: a ``DATA_ROOT`` may hold only some), else from its twin,
+    generated once with the profile's ``synth_amplitude``/``synth_scale``/``seed``/``layout``
+    and reused by every later chapter: full-size twins live in ``data/synthetic`` (raw-layout
+    ones in ``data/synthetic/_raw``), smaller ones (the smoke profile) in a folder of the
+    system's temp directory; never under ``DATA_ROOT``. The profile's ``on_error`` applies to
+    both (``skip``: clips with defects are left out and listed in ``df.attrs``).
     """
     import tempfile
 
-    from .profiles import data_root, using_synthetic_data
+    from .datasets import DataError
+    from .profiles import REPO_ROOT, dataset_folder
 
-    if not using_synthetic_data():
-        base = data_root()
-        return base, {n: load(n, base / n) for n in names}
     amplitude = float(settings.get("synth_amplitude", DEFAULT_AMPLITUDE))
     scale = float(settings.get("synth_scale", 1.0))
     seed = int(settings.get("seed", 0))
+    layout = settings.get("layout", "cropped")
+    on_error = settings.get("on_error", "raise")
     if scale >= 1:
-        base = data_root()
+        base = REPO_ROOT / "data" / "synthetic"
     else:
         base = Path(tempfile.gettempdir()) / "learnet-lite-twins" / f"scale{scale:g}-amp{amplitude:g}-seed{seed}"
-    return base, {n: generate(n, base / n, seed=seed, amplitude=amplitude, scale=scale, progress=progress)
-                  for n in names}
+    if layout == "raw":
+        base = base / "_raw"
+    out = {}
+    for n in names:
+        folder, licensed = dataset_folder(n)
+        if licensed:
+            out[n] = load(n, folder, layout=layout, on_error=on_error)
+            continue
+        df = generate(n, base / n, seed=seed, amplitude=amplitude, layout=layout, scale=scale, progress=progress)
+        if on_error == "raise" and df.attrs.get("problems"):   # generate reads its twin with on_error="skip"
+            raise DataError(f"twin {n} at {base / n}: {len(df.attrs['problems'])} clip(s) with defects (the "
+                            "release's own, reproduced; on_error='skip' leaves them out):\n  "
+                            + "\n  ".join(df.attrs["problems"]))
+        out[n] = df
+    return base, out
 
 
 def frame_vs_motion(amplitude: float = DEFAULT_AMPLITUDE, seed: int = 0, subjects: int = 12,
