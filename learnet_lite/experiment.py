@@ -24,6 +24,7 @@ budget; the record says so (``extra.subject_groups``). ``null`` is LOSO proper.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import time
@@ -49,18 +50,21 @@ CHECKPOINT_DIR = ".checkpoints"
 
 
 def twin_root(dataset: str, settings: dict) -> Path:
-    """Where a dataset is read from: ``DATA_ROOT/<dataset>`` for licensed data; for the
-    synthetic twins ``data/synthetic/<dataset>``, or ``data/synthetic/_scale<s>/<dataset>``
-    (``_amplitude<a>``) for a profile's reduced twin (``twin_scale`` < 1, the smoke profile)
-    or one of another motion amplitude (``twin_amplitude``)."""
-    base = profiles.data_root()
-    if profiles.using_synthetic_data():
-        scale = float(settings.get("twin_scale", 1.0))
-        amplitude = settings.get("twin_amplitude")
-        tag = (f"_scale{scale:g}" if scale < 1 else "") + (f"_amplitude{float(amplitude):g}" if amplitude is not None else "")
-        if tag:
-            base = base / tag
-    return base / dataset
+    """Where a release is read from: ``$DATA_ROOT/<dataset>`` when that folder is there
+    (:func:`profiles.dataset_folder`; a ``DATA_ROOT`` may hold only some datasets), else its
+    synthetic twin: ``data/synthetic/<dataset>``, or ``data/synthetic/_scale<s>_amplitude<a>
+    [_raw]/<dataset>`` for a profile's reduced twin (``twin_scale`` < 1, the smoke profile),
+    one of another motion amplitude (``twin_amplitude``) or of the raw layout. Twins are never
+    written under ``DATA_ROOT``."""
+    folder, licensed = profiles.dataset_folder(dataset)
+    if licensed:
+        return folder
+    scale = float(settings.get("twin_scale", 1.0))
+    amplitude = settings.get("twin_amplitude")
+    tag = (f"_scale{scale:g}" if scale < 1 else "") + (f"_amplitude{float(amplitude):g}" if amplitude is not None else "")
+    if settings.get("layout", "cropped") == "raw":
+        tag = (tag or "_") + "_raw"
+    return folder.parent / tag / dataset if tag else folder
 
 
 def source(dataset: str) -> tuple[str, str]:
@@ -72,25 +76,29 @@ def source(dataset: str) -> tuple[str, str]:
 
 
 def clips(dataset: str, settings: dict | None = None) -> pd.DataFrame:
-    """The clip table of ``dataset`` (:func:`datasets.load`); on synthetic data the twin is
-    generated first when missing (:func:`synthetic.generate`, reused when present).
-    ``smic_2class`` reads SMIC's release (or twin) with its negative/positive labels; its
-    ``dataset`` column says ``smic_2class``, which keeps its records and input cache apart."""
+    """The clip table of ``dataset`` (:func:`datasets.load`) from its licensed copy where
+    ``DATA_ROOT`` has one, else from its twin, generated first when missing
+    (:func:`synthetic.generate`, reused when present). The profile's ``layout`` and
+    ``on_error`` apply (the profiles say ``skip``: clips with defects are left out and listed
+    in ``df.attrs["findings"]``, :func:`datasets.left_out`). ``smic_2class`` reads SMIC's
+    release (or twin) with its negative/positive labels; its ``dataset`` column says
+    ``smic_2class``, which keeps its records and input cache apart."""
     from . import datasets
 
     settings = settings or {}
     release, label_set = source(dataset)
     root = twin_root(release, settings)
-    if profiles.using_synthetic_data():
+    layout = settings.get("layout", "cropped")
+    licensed = profiles.dataset_folder(release)[1]
+    if not licensed:
         from . import synthetic
 
-        kwargs = {"scale": float(settings.get("twin_scale", 1.0)), "progress": False}
+        kwargs = {"scale": float(settings.get("twin_scale", 1.0)), "progress": False, "layout": layout}
         if settings.get("twin_amplitude") is not None:
             kwargs["amplitude"] = float(settings["twin_amplitude"])
-        df = synthetic.generate(release, root, seed=int(settings.get("twin_seed", 0)), **kwargs)
-        if label_set == "table2":
-            return df
-    df = datasets.load(release, root, label_set=label_set)
+        synthetic.generate(release, root, seed=int(settings.get("twin_seed", 0)), **kwargs)
+    df = datasets.load(release, root, layout=layout, on_error=settings.get("on_error", "raise"),
+                       label_set=label_set, verify="header" if licensed else "none")
     return df.assign(dataset=dataset)
 
 
@@ -113,10 +121,16 @@ def _one_input(row, variant: str, size: int) -> np.ndarray:
     from .datasets import read_frame, read_frames
     from .dynamic import dynamic_image, to_uint8
 
-    if variant == "apex-frame":
-        image = read_frame(list(row.frames)[_apex_index(row)])
+    frames = list(row.frames)
+    if getattr(row, "layout", "cropped") == "raw":   # the face found in the first frame crops every frame
+        from .faces import read_clip
+
+        clip = read_clip(frames if variant != "apex-frame" else [frames[_apex_index(row)]], size=size, layout="raw")
+        image = clip[0] if variant == "apex-frame" else to_uint8(dynamic_image(clip, variant=variant))
+    elif variant == "apex-frame":
+        image = read_frame(frames[_apex_index(row)])
     else:
-        image = to_uint8(dynamic_image(read_frames(list(row.frames)), variant=variant))
+        image = to_uint8(dynamic_image(read_frames(frames), variant=variant))
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     return cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA)
@@ -128,6 +142,44 @@ def _fingerprint(df: pd.DataFrame) -> str:
         frames = list(frames)
         h.update(f"{len(frames)}|{frames[0]}|{frames[-1]}\n".encode())
     return h.hexdigest()[:16]
+
+
+def data_fingerprint(df: pd.DataFrame) -> dict:
+    """What a run was made on, so that a later table can tell records of other data apart:
+    ``source`` ("licensed" or "twin"), the twin generator's ``generator_version`` and
+    ``twin_settings`` (None for licensed data), ``clips`` and ``sha256``, a digest of the
+    clip table (rows in natural (subject, clip) order: subject, clip, label, emotion, frame
+    paths relative to ``df.attrs["root"]``, so the same data elsewhere hashes the same)
+    together with the source and twin settings (a newer generator re-renders the same names
+    and labels with other pixels). Names only, no image is read."""
+    attrs = df.attrs
+    source = attrs.get("source") or ("twin" if profiles.using_synthetic_data() else "licensed")
+    frames = [Path(f) for fs in df["frames"] for f in fs]
+    root = Path(attrs["root"]) if attrs.get("root") else (
+        Path(os.path.commonpath(frames)) if frames else Path("."))
+    if "twin" in attrs:
+        twin = attrs["twin"]
+    else:  # a clip table of the data layer that predates attrs["twin"]: the twin's own marker
+        from . import synthetic
+
+        twin = synthetic.twin_manifest(root).get("settings") if source == "twin" and synthetic.is_complete(root) else None
+
+    def rel(f):
+        f = Path(f)
+        return (f.relative_to(root) if f.is_relative_to(root) else Path(os.path.relpath(f, root))).as_posix()
+
+    rows = sorted(([str(r.get("subject")), str(r.get("clip")), None if pd.isna(r.get("label")) else str(r["label"]),
+                    str(r.get("emotion")), [rel(f) for f in r["frames"]]] for r in df.to_dict("records")),
+                  key=lambda row: (_natural(row[0]), _natural(row[1])))
+    payload = json.dumps({"source": source, "twin": twin, "clips": rows}, sort_keys=True, default=str)
+    return {"source": source, "generator_version": (twin or {}).get("version"), "twin_settings": twin,
+            "clips": len(rows), "sha256": hashlib.sha256(payload.encode()).hexdigest()[:16]}
+
+
+def current_fingerprints(settings: dict, datasets) -> dict:
+    """dataset -> the ``sha256`` of :func:`data_fingerprint` of the clips a run with
+    ``settings`` reads now (:func:`clips`: twins generated when missing, else reused)."""
+    return {d: data_fingerprint(clips(d, settings))["sha256"] for d in dict.fromkeys(datasets)}
 
 
 def inputs(df: pd.DataFrame, variant: str = "bilen", size: int = INPUT_SIZE, cache_dir=CACHE_DIR,
@@ -197,7 +249,8 @@ class Prepared:
 
 def prepare(dataset: str, settings: dict, variant: str = "bilen", df: pd.DataFrame | None = None,
             cache_dir=CACHE_DIR, progress: bool = True) -> Prepared:
-    """Load (or take) the clips of ``dataset`` and compute their inputs once."""
+    """Load (or take) the clips of ``dataset`` and compute their inputs once; ``info`` (kept in
+    each record as ``extra.data``) carries the data's :func:`data_fingerprint`."""
     if df is None:
         df = clips(dataset, settings)
     df = df.reset_index(drop=True).assign(dataset=dataset)  # names the input cache (:func:`inputs`)
@@ -208,7 +261,8 @@ def prepare(dataset: str, settings: dict, variant: str = "bilen", df: pd.DataFra
     classes = sorted(pd.unique(df["emotion"]).tolist(), key=str)
     labels = np.array([classes.index(e) for e in df["emotion"]], dtype=np.int64)
     info = {"clips": int(len(df)), "subjects": int(df["subject"].nunique()),
-            "synthetic": profiles.using_synthetic_data(), "data_root": str(twin_root(source(dataset)[0], settings))}
+            "synthetic": profiles.using_synthetic_data(dataset), "data_root": str(twin_root(source(dataset)[0], settings)),
+            "fingerprint": data_fingerprint(df)}
     return Prepared(dataset, variant, df, images, classes, labels, info)
 
 
@@ -323,9 +377,14 @@ def run(dataset: str, protocol: str, model: str, profile: str, *, seeds=None, fo
 
 def reproduce(profile: str, *, datasets=None, models_=None, protocols_=None, variants=None, seeds=None,
               device: str = "auto", results_dir=results.RESULTS_DIR, force: bool = False,
-              resume: bool = False, progress: bool = True, jobs: int = 1) -> pd.DataFrame:
+              resume: bool = False, progress: bool = True, jobs: int = 1, rerun_stale: bool = False) -> pd.DataFrame:
     """The grid: datasets x models x protocols x repeats (x folds), skipping recorded runs;
-    returns the aggregated table of the profile's records (:func:`results.aggregate`).
+    returns the aggregated table of the profile's records (:func:`results.aggregate`, its
+    ``data`` column against the grid's data; ``attrs["current"]``: dataset -> sha256).
+
+    Recorded runs made on other data than the grid's (their data fingerprint differs, or they
+    have none) are counted and reported; ``rerun_stale`` re-runs exactly those, overwriting
+    them, while ``force`` re-runs everything.
 
     ``jobs`` > 1 trains that many runs at once in worker processes, repeats outermost (every
     dataset and model gets seed 0 before any gets seed 1, so a grid cut short still covers
@@ -348,15 +407,31 @@ def reproduce(profile: str, *, datasets=None, models_=None, protocols_=None, var
     common = dict(profile=profile, settings=settings, results_dir=results_dir, device=device, force=force,
                   resume=resume, progress=False)
     preps, todo = _grid(datasets, variants, protocols_, models_, seeds, settings, progress)
+    current = {d: prep.info["fingerprint"]["sha256"] for (d, _), prep in preps.items()}
+    stale, recorded = set(), 0
+    for dataset, variant, protocol, seed, model, f in todo:
+        path = results.record_path(results_dir, dataset, protocol, model, profile, variant, seed, f.fold)
+        if path.is_file():
+            recorded += 1
+            if results.record_fingerprint(results.read(path)) != current[dataset]:
+                stale.add((dataset, variant, protocol, seed, model, f.fold))
+    if stale:
+        tqdm.write(f"{len(stale)} of {recorded} recorded runs of this grid were made on other data than it reads now "
+                   "(data fingerprint differs or missing): " + ("re-running them" if rerun_stale or force else
+                                                                "kept; --rerun-stale re-runs them"))
+    stale = stale if rerun_stale else set()
     if jobs == 1:
         bar = tqdm(todo, desc="grid", unit="run", disable=not progress)
         for dataset, variant, protocol, seed, model, f in bar:
             bar.set_postfix_str(f"{dataset} {protocol} {model} seed {seed} fold {f.fold}")
-            run_fold(preps[dataset, variant], f, model=model, **common)
+            again = (dataset, variant, protocol, seed, model, f.fold) in stale
+            run_fold(preps[dataset, variant], f, model=model, **{**common, "force": force or again})
     else:
-        _reproduce_parallel(todo, jobs, common, progress)
+        _reproduce_parallel(todo, jobs, common, progress, stale)
     records = results.load_records(Path(results_dir) / profile)
-    return results.aggregate(records) if not records.empty else pd.DataFrame()
+    table = results.aggregate(records, current) if not records.empty else pd.DataFrame()
+    table.attrs["current"] = current
+    return table
 
 
 def _grid(datasets, variants, protocols_, models_, seeds, settings, progress):
@@ -373,7 +448,7 @@ def _grid(datasets, variants, protocols_, models_, seeds, settings, progress):
     return preps, todo
 
 
-def _reproduce_parallel(todo, jobs, common, progress):
+def _reproduce_parallel(todo, jobs, common, progress, stale=frozenset()):
     import multiprocessing
 
     # workers get the run's name, not its fold: they rebuild it from the cached inputs
@@ -381,8 +456,14 @@ def _reproduce_parallel(todo, jobs, common, progress):
                     for dataset, variant, protocol, seed, model, f in todo), key=lambda job: job[0])
     failures = []
     pool = multiprocessing.get_context("spawn").Pool(jobs)
+
+    def args(job):  # a stale run (reproduce's rerun_stale) overwrites its record
+        seed, dataset, model, protocol, variant, fold = job
+        again = (dataset, variant, protocol, seed, model, fold) in stale
+        return job, {**common, "force": common["force"] or again}
+
     try:
-        bar = tqdm(pool.imap_unordered(_run_job, [(job, common) for job in named]), total=len(named),
+        bar = tqdm(pool.imap_unordered(_run_job, [args(job) for job in named]), total=len(named),
                    desc=f"grid ({jobs} at once)", unit="run", disable=not progress)
         for job, error in bar:
             if error:
@@ -431,6 +512,8 @@ def add_cli(subparsers) -> None:
     r.add_argument("--seeds", nargs="+", type=int, help="default: 0..repeats-1 of the profile")
     r.add_argument("--jobs", type=int, default=1, help="runs trained at once in worker processes, seed 0 of "
                    "everything first (a GPU: 4-8; a CPU: 1, the default)")
+    r.add_argument("--rerun-stale", action="store_true", help="re-run (overwrite) the recorded runs made on other "
+                   "data than the grid reads now (data fingerprint differs or missing); the others stay skipped")
     _common(r)
     r.set_defaults(func=_reproduce_command)
 
@@ -462,18 +545,19 @@ def _reproduce_command(args) -> int:
     table = reproduce(args.profile, datasets=args.datasets, models_=args.models, protocols_=args.protocols,
                       variants=[args.variant] if args.variant else None, seeds=args.seeds,
                       device=args.device, results_dir=args.results, force=args.force, resume=args.resume,
-                      progress=not args.quiet, jobs=args.jobs)
+                      progress=not args.quiet, jobs=args.jobs, rerun_stale=args.rerun_stale)
     if table.empty:
         print("no records")
         return 0
-    cols = list(results.GROUP) + ["repeats", "complete", "accuracy_mean", "accuracy_std", "uf1_pooled", "uar_pooled"]
+    cols = list(results.GROUP) + ["repeats", "complete", "accuracy_mean", "accuracy_std", "uf1_pooled", "uar_pooled",
+                                  "data"]
     print(table[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
     records = results.load_records(Path(args.results) / args.profile)
     variant = args.variant or profiles.load(args.profile).get("variant", "bilen")
     for name in ("table3", "table4"):  # the paper's CNN rows beside ours (percent)
-        t = results.paper_table(name, records, args.profile, variant)
+        t = results.paper_table(name, records, args.profile, variant, current=table.attrs.get("current"))
         t = t[t["our_model"].map(lambda m: isinstance(m, str) and bool(m))]
-        shown = ["method", "dataset", "classes", "accuracy"] + [f"acc_{p}" for p in protocols.PROTOCOLS]
+        shown = ["method", "dataset", "classes", "accuracy"] + [f"acc_{p}" for p in protocols.PROTOCOLS] + ["data"]
         print(f"\n{name} (accuracy %, paper beside ours, profile {args.profile}):")
         print(t[shown].rename(columns={"accuracy": "paper"}).to_string(index=False, float_format=lambda x: f"{x:.2f}",
                                                                          na_rep="-"))

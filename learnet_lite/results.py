@@ -117,7 +117,9 @@ def read(path) -> dict:
 
 def load_records(folder=RESULTS_DIR) -> pd.DataFrame:
     """Every record under ``folder`` (recursively), one row each: identity, metrics,
-    confusion/labels, sizes (``train_clips``, ...), provenance and the file's ``path``."""
+    confusion/labels, sizes (``train_clips``, ...), provenance, ``data_fingerprint`` (the
+    ``sha256`` of the data it was made on; None for records that predate fingerprints) and
+    the file's ``path``."""
     rows = []
     for path in sorted(Path(folder).rglob("*.json")):
         r = read(path)
@@ -126,12 +128,60 @@ def load_records(folder=RESULTS_DIR) -> pd.DataFrame:
         row.update(labels=r["labels"], confusion=r["confusion"], **r.get("sizes", {}))
         git = r.get("git") or {}
         row.update(commit=git.get("commit"), dirty=git.get("dirty"), device=r.get("device"),
-                   wall_time_s=r.get("wall_time_s"), path=str(path))
+                   wall_time_s=r.get("wall_time_s"), data_fingerprint=record_fingerprint(r), path=str(path))
         rows.append(row)
     columns = list(IDENTITY) + ["n_folds", "test_subject", "accuracy", "uf1", "uar", "labels",
-                                "confusion", "commit", "dirty", "device", "wall_time_s", "path"]
+                                "confusion", "commit", "dirty", "device", "wall_time_s", "data_fingerprint", "path"]
     frame = pd.DataFrame(rows)
-    return frame.reindex(columns=columns + [c for c in frame.columns if c not in columns])
+    frame = frame.reindex(columns=columns + [c for c in frame.columns if c not in columns])
+    frame["data_fingerprint"] = pd.Series([r["data_fingerprint"] for r in rows], index=frame.index, dtype=object)
+    return frame  # (object dtype: None, not NaN, where a record has no fingerprint)
+
+
+def record_fingerprint(record: dict) -> str | None:
+    """The ``sha256`` of the data a record was made on (``extra.data.fingerprint``, written by
+    :func:`experiment.prepare`), None for a record made before fingerprints."""
+    fingerprint = ((record.get("extra") or {}).get("data") or {}).get("fingerprint") or {}
+    return fingerprint.get("sha256")
+
+
+# a record's data against the data now in use (data_status); "no fingerprint": made before
+# records carried one, so not shown to be of the data now in use either
+DATA_STATUS = ("current", "other data", "no fingerprint")
+
+
+def data_status(records: pd.DataFrame, current: dict) -> pd.Series:
+    """Per record (:func:`load_records` rows): "current" where its ``data_fingerprint`` is
+    ``current[dataset]`` (dataset -> sha256 of the data now in use,
+    :func:`experiment.current_fingerprints`), "other data" where it differs, "no fingerprint"
+    where the record has none; None where ``current`` does not name its dataset (not checked)."""
+    if records.empty:
+        return pd.Series([], dtype=object)
+    fingerprints = records["data_fingerprint"] if "data_fingerprint" in records else pd.Series(None, index=records.index)
+
+    def status(dataset, fingerprint):
+        if not isinstance(fingerprint, str):
+            return "no fingerprint"
+        if dataset not in current:
+            return None
+        return "current" if fingerprint == current[dataset] else "other data"
+
+    return pd.Series([status(d, f) for d, f in zip(records["dataset"], fingerprints)], index=records.index,
+                     dtype=object)
+
+
+def data_label(statuses) -> str | None:
+    """A table cell for the records behind it (their :func:`data_status`): "current", "other
+    data (n of m records)" (n: not shown to be made on the data now in use), or None (not checked)."""
+    statuses = list(statuses)
+    return _data_label(sum(s in ("other data", "no fingerprint") for s in statuses), len(statuses),
+                       bool(statuses) and all(s is not None for s in statuses))
+
+
+def _data_label(other: int, total: int, checked: bool) -> str | None:
+    if other:
+        return f"other data ({other} of {total} records)"
+    return "current" if checked and total else None
 
 
 def pooled_confusion(records: pd.DataFrame) -> tuple[np.ndarray, list]:
@@ -148,16 +198,19 @@ def pooled_confusion(records: pd.DataFrame) -> tuple[np.ndarray, list]:
     return total, order
 
 
-def aggregate(records) -> pd.DataFrame:
+def aggregate(records, current: dict | None = None) -> pd.DataFrame:
     """One row per (dataset, protocol, model, profile, variant): over repeats (seeds), the
     mean and sample std of accuracy, UF1 and UAR, each repeat's scores computed on its folds
     pooled (for one-fold protocols: that fold); ``*_pooled``: everything pooled. Also
     ``repeats``, ``complete`` (every repeat has all its folds) and provenance (commits,
-    devices, dirty). Fractions, not percent."""
+    devices, dirty). Fractions, not percent. With ``current`` (dataset -> sha256 of the data
+    now in use, :func:`data_status`): ``data`` (:func:`data_label`) and ``other_data`` (how
+    many of the row's records were not made on that data); None without it."""
     frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(records)
     out = []
     if frame.empty:
         return pd.DataFrame(columns=list(GROUP))
+    status = data_status(frame, current) if current is not None else pd.Series(None, index=frame.index, dtype=object)
     for key, group in frame.groupby(list(GROUP), sort=True):
         per_seed, complete = [], True
         for _, runs in group.groupby("seed"):
@@ -173,6 +226,9 @@ def aggregate(records) -> pd.DataFrame:
         row.update(commits=",".join(sorted({str(c)[:10] for c in group["commit"].dropna()})),
                    dirty=bool(group["dirty"].fillna(False).astype(bool).any()),
                    devices=",".join(sorted({str(d) for d in group["device"].dropna()})))
+        marks = status.loc[group.index]
+        row.update(data=data_label(marks) if current is not None else None,
+                   other_data=int(marks.isin(["other data", "no fingerprint"]).sum()) if current is not None else None)
         out.append(row)
     return pd.DataFrame(out)
 
@@ -247,7 +303,10 @@ def beside_paper(table: pd.DataFrame, paper_rows: pd.DataFrame, protocols=("pape
     one row per paper row, per protocol our ``acc_<protocol>`` (mean over repeats, percent),
     ``std_<protocol>``, ``diff_<protocol>`` (ours minus the paper's), ``uf1_<protocol>``,
     ``uar_<protocol>`` (pooled) and ``repeats_<protocol>``; NaN where not run, listed in
-    ``not_run``. Quoted handcrafted rows stay, with nothing of ours beside them."""
+    ``not_run``. Where ``table`` says which records were made on the data now in use
+    (:func:`aggregate` with ``current``): ``data_<protocol>`` and ``data`` over the row's
+    protocols, "current" or "other data (n of m records)". Quoted handcrafted rows stay, with
+    nothing of ours beside them."""
     aliases = {**PAPER_MODEL_ALIASES, **(aliases or {})}
     rows = []
     for p in paper_rows.to_dict("records"):
@@ -255,7 +314,7 @@ def beside_paper(table: pd.DataFrame, paper_rows: pd.DataFrame, protocols=("pape
         model = p.get("model")
         model = aliases.get(model, model) if isinstance(model, str) and model else None
         row["our_model"] = model
-        not_run = []
+        not_run, other, total, checked = [], 0, 0, True
         for protocol in protocols:
             hit = pd.DataFrame()
             if model is not None and not table.empty:
@@ -270,11 +329,18 @@ def beside_paper(table: pd.DataFrame, paper_rows: pd.DataFrame, protocols=("pape
                 acc = 100 * h["accuracy_mean"]
                 row.update({f"acc_{protocol}": acc, f"std_{protocol}": 100 * h["accuracy_std"],
                             f"diff_{protocol}": acc - p["accuracy"], f"uf1_{protocol}": h["uf1_pooled"],
-                            f"uar_{protocol}": h["uar_pooled"], f"repeats_{protocol}": int(h["repeats"])})
+                            f"uar_{protocol}": h["uar_pooled"], f"repeats_{protocol}": int(h["repeats"]),
+                            f"data_{protocol}": h.get("data")})
+                if pd.isna(h.get("other_data")):
+                    checked = False
+                else:
+                    other, total = other + int(h["other_data"]), total + int(h["runs"])
             else:
                 row.update({f"{k}_{protocol}": float("nan") for k in ("acc", "std", "diff", "uf1", "uar", "repeats")})
+                row[f"data_{protocol}"] = None
                 if model is not None:
                     not_run.append(protocol)
+        row["data"] = _data_label(other, total, checked)
         row["not_run"] = ",".join(not_run)
         rows.append(row)
     return pd.DataFrame(rows)
@@ -338,13 +404,14 @@ CLASS_SET_DATASETS = {("smic", 2): "smic_2class"}
 
 
 def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "bilen",
-                protocols=("paper", "paper-leaky", "loso")) -> pd.DataFrame:
+                protocols=("paper", "paper-leaky", "loso"), current: dict | None = None) -> pd.DataFrame:
     """Table III (``"table3"``) or IV (``"table4"``) beside our runs of one profile and input
     variant (:func:`beside_paper`). Each paper row's ``dataset`` becomes the dataset of our
     records it compares with (:data:`CLASS_SET_DATASETS`: Table IV's 2-class rows ->
     ``smic_2class``; the printed name stays in ``paper_dataset``). A row whose class count
     still differs from our records' gets no numbers of ours; ``fill`` names the command that
-    records whatever of a CNN row was not run (empty for the quoted handcrafted rows)."""
+    records whatever of a CNN row was not run (empty for the quoted handcrafted rows);
+    ``current`` (dataset -> sha256 of the data now in use) fills ``data`` (:func:`beside_paper`)."""
     from . import paper
 
     rows = paper.table(name)
@@ -353,7 +420,7 @@ def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "
     sel = records
     if not records.empty:
         sel = records[(records["profile"] == profile) & (records["variant"] == variant)]
-    table = aggregate(sel) if not sel.empty else pd.DataFrame(columns=list(GROUP))
+    table = aggregate(sel, current) if not sel.empty else pd.DataFrame(columns=list(GROUP))
     out = beside_paper(table, rows, protocols)
     n_classes = {d: len(g["labels"].iloc[0]) for d, g in sel.groupby("dataset")} if not sel.empty else {}
     fills = []
@@ -367,6 +434,8 @@ def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "
             for p in protocols:
                 for k in ("acc", "std", "diff", "uf1", "uar", "repeats"):
                     out.at[i, f"{k}_{p}"] = float("nan")
+                out.at[i, f"data_{p}"] = None
+            out.at[i, "data"] = None
             out.at[i, "not_run"] = ",".join(protocols)
             fills.append(f"not run: our {row['dataset']} records have {ours} classes, this row {int(row['classes'])}")
             continue

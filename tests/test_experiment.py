@@ -72,6 +72,45 @@ def test_inputs_are_112_uint8_cached_and_apex_is_the_apex_frame(clips, tmp_path,
         experiment.inputs(clips, "mean", cache_dir=None)
 
 
+def test_data_fingerprint_names_the_clip_table_not_where_it_lies(tmp_path):
+    def table(root, **attrs):
+        rows = [{"subject": s, "clip": c, "label": lab, "emotion": lab,
+                 "frames": [root / s / c / f"img{t}.jpg" for t in (1, 2, 3)]}
+                for s, c, lab in (("sub2", "EP01", "happy"), ("sub10", "EP02", "disgust"), ("sub2", "EP03", "surprise"))]
+        df = pd.DataFrame(rows)
+        df.attrs.update({"root": str(root), "source": "twin", "twin": {"version": 2, "seed": 0}, **attrs})
+        return df
+
+    here = table(tmp_path / "a" / "casme2")  # no frame exists: nothing is read
+    fp = experiment.data_fingerprint(here)
+    assert fp == experiment.data_fingerprint(table(tmp_path / "a" / "casme2"))  # deterministic
+    assert fp["clips"] == 3 and fp["source"] == "twin" and fp["generator_version"] == 2 and len(fp["sha256"]) == 16
+    sha = fp["sha256"]
+    assert experiment.data_fingerprint(table(tmp_path / "moved" / "elsewhere"))["sha256"] == sha
+    assert experiment.data_fingerprint(here.iloc[::-1])["sha256"] == sha  # row order: sorted first
+    assert experiment.data_fingerprint(here.drop(columns="label"))["sha256"] != sha
+    changed = {
+        "a label": here.assign(label=["happy", "disgust", "fear"]),
+        "a frame": here.assign(frames=[here.frames[0][:2]] + list(here.frames[1:])),
+        "a clip": here.iloc[:2],
+        "a clip's name": here.assign(clip=["EP01", "EP02", "EP04"]),
+        "the generator": table(tmp_path / "a" / "casme2", twin={"version": 3, "seed": 0}),
+        "the source": table(tmp_path / "a" / "casme2", source="licensed", twin=None),
+    }
+    for what, df in changed.items():
+        if what not in ("the generator", "the source"):
+            df.attrs.update(here.attrs)
+        assert experiment.data_fingerprint(df)["sha256"] != sha, f"{what} changed, the fingerprint did not"
+    # no attrs (an older data layer): root from the frames, twin settings from the twin's marker
+    bare = table(tmp_path / "b" / "casme2")
+    bare.attrs.clear()
+    (tmp_path / "b" / "casme2").mkdir(parents=True)
+    (tmp_path / "b" / "casme2" / ".learnet-twin.json").write_text(json.dumps({"settings": {"version": 1}}))
+    fb = experiment.data_fingerprint(bare)
+    assert fb["generator_version"] == 1 and fb["twin_settings"] == {"version": 1}
+    assert fb["sha256"] == experiment.data_fingerprint(table(tmp_path / "c", twin={"version": 1}))["sha256"]
+
+
 def test_grouped_subjects_keep_subjects_on_one_side(clips):
     grouped = experiment.group_subjects(clips, 3)
     assert grouped["subject"].nunique() == 3
@@ -97,6 +136,8 @@ def test_run_writes_a_record_and_skips_it_next_time(prep, tmp_path):
     assert len(r["extra"]["history"]["loss"]) == 2 and r["extra"]["momentum"] == 0.9
     assert r["git"]["commit"] and r["versions"]["torch"]
     assert not list((tmp_path / experiment.CHECKPOINT_DIR).rglob("*.pt"))  # checkpoint removed
+    assert r["extra"]["data"]["fingerprint"] == experiment.data_fingerprint(prep.df)
+    assert results.load_records(tmp_path)["data_fingerprint"].tolist() == [experiment.data_fingerprint(prep.df)["sha256"]]
     before = path.read_text()
     again, trained = experiment.run_fold(prep, fold, model="learnet", profile="smoke", settings=SETTINGS,
                                          results_dir=tmp_path, device="cpu", progress=False)
@@ -160,6 +201,31 @@ def test_cli_train_writes_skips_and_reproduce_tables(clips, tmp_path, monkeypatc
     assert "fold 3" in capsys.readouterr().err
 
 
+def test_reproduce_reports_runs_of_other_data_and_reruns_only_those_when_asked(clips, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(experiment, "clips", lambda dataset, settings=None: clips)
+    monkeypatch.setattr(experiment, "CACHE_DIR", tmp_path / "cache")
+    kw = dict(datasets=["casme2"], models_=["learnet"], protocols_=["paper"], seeds=[0, 1], device="cpu",
+              progress=False, results_dir=tmp_path / "r")
+    table = experiment.reproduce("smoke", **kw)
+    assert table["data"].tolist() == ["current"] and "other data" not in capsys.readouterr().out
+    old, kept = sorted((tmp_path / "r").rglob("*.json"))  # seed 0, seed 1
+    rec = json.loads(old.read_text())
+    rec["extra"]["data"]["fingerprint"]["sha256"] = "0" * 16  # as if made on an earlier twin
+    old.write_text(json.dumps(rec))
+    stamps = {p: p.stat().st_mtime_ns for p in (old, kept)}
+    table = experiment.reproduce("smoke", **kw)  # default: reported, not re-run
+    assert "1 of 2 recorded runs" in capsys.readouterr().out
+    assert table["data"].tolist() == ["other data (1 of 2 records)"]
+    assert {p: p.stat().st_mtime_ns for p in (old, kept)} == stamps
+    assert cli.main(["reproduce", "--profile", "smoke", "--datasets", "casme2", "--models", "learnet", "--protocols",
+                     "paper", "--seeds", "0", "1", "--results", str(tmp_path / "r"), "--device", "cpu", "--quiet",
+                     "--rerun-stale"]) == 0
+    assert "re-running them" in capsys.readouterr().out
+    assert old.stat().st_mtime_ns != stamps[old] and kept.stat().st_mtime_ns == stamps[kept]  # only the stale one
+    assert results.record_fingerprint(results.read(old)) == results.record_fingerprint(results.read(kept))
+    assert experiment.reproduce("smoke", **kw)["data"].tolist() == ["current"]
+
+
 def test_parallel_grid_writes_the_records_of_the_sequential_one(tmp_path, monkeypatch):
     """``reproduce(jobs=2)`` trains in spawned workers (which see DATA_ROOT, not monkeypatches):
     on CPU its records equal the sequential grid's apart from times."""
@@ -191,7 +257,7 @@ def smic_release(root, subjects=4, frames=4, size=24, seed=0):
         for k, (label, code, emotion) in enumerate([("negative", "ne", "disgust"), ("negative", "ne", "fear"),
                                                     ("positive", "po", "happiness"), ("surprise", "sur", "surprise")]):
             clip = f"s{s}_{code}_{k + 1:02d}"
-            folder = root / "HS_cropped" / f"s{s}" / "micro" / label / clip
+            folder = root / "SMIC_all_cropped" / "HS" / f"s{s}" / "micro" / label / clip
             folder.mkdir(parents=True)
             for t in range(frames):
                 img = (rng.random((size, size, 3)) * 40).astype(np.uint8)

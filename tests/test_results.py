@@ -197,3 +197,32 @@ def test_a_sent_copy_records_the_commit_it_was_sent_as(tmp_path, monkeypatch):
     monkeypatch.delenv("LEARNET_COMMIT")
     monkeypatch.setattr(results, "REPO_ROOT", tmp_path)  # no .git here
     assert results.git_state() == {"commit": None, "dirty": None}
+
+
+def on_data(sha, **kw):
+    """A run record made on data with fingerprint ``sha`` (as experiment.prepare writes it)."""
+    return run(extra={"data": {"fingerprint": {"sha256": sha}}}, **kw)
+
+
+def test_records_are_marked_by_the_data_they_were_made_on(tmp_path):
+    results.write(on_data("aaaa", seed=0), tmp_path)
+    results.write(on_data("bbbb", seed=1), tmp_path)  # made on other data
+    results.write(run(seed=2), tmp_path)  # made before records carried a fingerprint
+    results.write(on_data("cccc", dataset="smic", seed=0), tmp_path)
+    frame = results.load_records(tmp_path)
+    assert frame.set_index(["dataset", "seed"])["data_fingerprint"].to_dict() == {
+        ("casme2", 0): "aaaa", ("casme2", 1): "bbbb", ("casme2", 2): None, ("smic", 0): "cccc"}
+    status = results.data_status(frame, {"casme2": "aaaa"}).tolist()
+    assert status == ["current", "other data", "no fingerprint", None]  # smic: not checked
+    table = results.aggregate(frame, {"casme2": "aaaa", "smic": "cccc"}).set_index("dataset")
+    assert table.loc["casme2", "data"] == "other data (2 of 3 records)" and table.loc["casme2", "other_data"] == 2
+    assert table.loc["smic", "data"] == "current" and table.loc["smic", "other_data"] == 0
+    assert results.aggregate(frame).data.isna().all()  # nothing to compare with: not checked
+    # the mark reaches Tables III/IV, per protocol and over the row
+    t3 = paper.table("table3")
+    t3 = t3[t3.dataset == "casme2"]
+    row = results.beside_paper(table.reset_index(), t3).set_index("method").loc["LEARNet"]
+    assert row.data_paper == row.data == "other data (2 of 3 records)" and pd.isna(row.data_loso)
+    current = results.aggregate(frame[frame.seed == 0], {"casme2": "aaaa"})
+    assert results.beside_paper(current, t3).set_index("method").loc["LEARNet", "data"] == "current"
+    assert results.beside_paper(results.aggregate(frame), t3).data.isna().all()

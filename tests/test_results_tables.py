@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from learnet_lite import results
@@ -72,3 +73,13 @@ def test_confusion_in_the_papers_order_and_orientation(records):
     assert ours["disgust"].sum() == pytest.approx(1) and ours["fear"].sum() == 0  # absent class: zeros
     _, none, p = results.confusion_beside_paper(7, records, "smoke")  # no casme records
     assert none is None and p is None
+
+
+def test_tables_mark_records_made_before_fingerprints_as_other_data(records):
+    # these records carry no data fingerprint (like the committed paper-profile ones): not current
+    t = results.paper_table("table3", records, "smoke", current={})
+    row = t[(t.method == "LEARNet") & (t.dataset == "casme2")].iloc[0]
+    assert row.data == row.data_loso == "other data (2 of 2 records)"
+    vgg = t[(t.method == "VGG-16") & (t.dataset == "casme2")].iloc[0]
+    assert pd.isna(vgg.data)  # nothing of ours in the row: nothing to mark
+    assert t.data.notna().sum() == 1

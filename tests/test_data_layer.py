@@ -1,0 +1,73 @@
+"""The road from DATA_ROOT (or a twin) to a chapter's clips: which dataset comes from where,
+what the profiles do with defects, the raw layout end to end, the "data used" tables."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from learnet_lite import datasets, experiment, faces, profiles, synthetic
+
+SMALL = {"twin_scale": 0.05, "twin_amplitude": 3.0, "on_error": "skip", "layout": "cropped"}
+
+
+@pytest.fixture(scope="module")
+def twin_casme2(tmp_path_factory):
+    root = tmp_path_factory.mktemp("twins") / "casme2"
+    synthetic.generate("casme2", root, scale=0.05, progress=False)
+    return root
+
+
+def test_partial_data_root_serves_what_it_holds(tmp_path, monkeypatch, twin_casme2):
+    # a "licensed" CASME II: the twin's files without its marker
+    shutil.copytree(twin_casme2, tmp_path / "casme2")
+    (tmp_path / "casme2" / datasets.TWIN_MARKER).unlink()
+    monkeypatch.setenv("DATA_ROOT", str(tmp_path))
+    assert profiles.dataset_folder("casme2") == (tmp_path / "casme2", True)
+    folder, licensed = profiles.dataset_folder("smic_2class")
+    assert not licensed and folder == profiles.REPO_ROOT / "data" / "synthetic" / "smic"
+    assert not profiles.using_synthetic_data("casme2") and profiles.using_synthetic_data("casme")
+    # twins are never written under DATA_ROOT
+    assert experiment.twin_root("casme", SMALL).parent.parent == profiles.REPO_ROOT / "data" / "synthetic"
+    df = experiment.clips("casme2", SMALL)
+    assert df.attrs["source"] == "licensed" and df.attrs["root"] == str(tmp_path / "casme2")
+    summary, _ = datasets.data_used({"casme2": df})
+    assert summary.loc[0, "data"] == "licensed copy"
+    both = {"casme2": df, "casme": df.assign().pipe(_as_twin)}
+    assert datasets.sources_sentence(both) == "CASME-II: licensed copy; CASME-I: synthetic twin"
+
+
+def _as_twin(df):
+    df.attrs = {**df.attrs, "source": "twin"}
+    return df
+
+
+def test_profiles_leave_out_defects_the_library_raises_on(twin_casme2):
+    # the twin reproduces CASME II's sub16/EP01_08 defect (frames stop before the coded offset)
+    with pytest.raises(datasets.DataError, match="frames"):
+        datasets.load("casme2", twin_casme2)
+    df = datasets.load("casme2", twin_casme2, on_error="skip")
+    gone = datasets.left_out(df)
+    assert (gone["kind"] == "frames-missing").sum() >= 1
+    summary, listed = datasets.data_used({"casme2": df})
+    assert summary.loc[0, "left out"] == len(listed) == (gone["kind"].isin(datasets.DEFECTS)).sum()
+    assert summary.loc[0, "clips"] == len(df)
+    for name in ("smoke", "book", "paper"):
+        assert profiles.load(name)["on_error"] == "skip"
+
+
+def test_raw_layout_end_to_end(tmp_path):
+    root = tmp_path / "casme2"
+    synthetic.generate("casme2", root, scale=0.02, layout="raw", progress=False)
+    df = datasets.load("casme2", root, layout="raw", on_error="skip")
+    assert len(df) and (df["layout"] == "raw").all()
+    first = datasets.read_frame(df.frames.iloc[0][0])
+    box, source = faces.face_box(first)
+    assert source == "haar" and box[2] < first.shape[1]          # a face found, smaller than the frame
+    images = experiment.inputs(df.head(3), "bilen", cache_dir=None, progress=False)
+    assert images.shape == (3, experiment.INPUT_SIZE, experiment.INPUT_SIZE, 3) and images.dtype == np.uint8
+    # the crop matters: the input differs from pooling the whole raw frame
+    whole = experiment.inputs(df.head(3).assign(layout="cropped"), "bilen", cache_dir=None, progress=False)
+    assert np.abs(images.astype(int) - whole.astype(int)).mean() > 5
