@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from learnet_lite import datasets
+from learnet_lite import datasets, profiles, synthetic
 from learnet_lite.paper import table
 
 
@@ -12,11 +12,13 @@ from learnet_lite.paper import table
 def test_data_chapter(run_notebook):
     nb, glued = run_notebook("02_data")
     t2 = table("table2").set_index("emotion")
+    _, data = synthetic.datasets_for(profiles.load("smoke"), progress=False)   # the twins the page read
     for name in datasets.DATASETS:
         assert glued[f"paper_clips_{name}"] == int(t2.loc["total", name])
-        expected = sum(max(1, round(int(t2.loc[c, name]) * glued["scale"])) for c in datasets.SPECS[name].classes)
-        assert glued[f"clips_{name}"] == expected
-    assert glued["count_mismatch"] == 0
+        assert glued[f"clips_{name}"] == len(data[name]) > 0
+    defects = sum(int(datasets.left_out(d)["kind"].isin(datasets.DEFECTS).sum()) for d in data.values())
+    assert glued["n_left_out"] == defects
+    assert glued["data_sources"] == datasets.sources_sentence(data) and "synthetic twin" in glued["data_sources"]
     for key in ("acc_apex", "acc_mean", "acc_dynamic"):
         assert 0.0 <= glued[key] <= 1.0
     assert glued["chance"] == pytest.approx(0.25)

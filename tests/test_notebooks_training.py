@@ -35,7 +35,10 @@ def test_training_chapter_trains_every_fold_and_scores(run_notebook, records):
 def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
     _, g = run_notebook("06_protocols", dataset="casme2", results_dir=records)
     assert g["copies"] == 2  # smoke: 0 degrees x {as is, flipped}
-    assert g["leaky_share"] > 0.5  # most leaky test images have a copy of their clip in training
+    # many leaky test images have a copy of their clip in training (about 0.7 expected: the other
+    # copy lands in the 56 % training part; the smoke twin's split has 10 test images, so the
+    # bound leaves room for chance) and no protocol-respecting one has
+    assert g["leaky_share"] >= 0.3
     assert g["paper_share"] == 0 and g["loso_share"] == 0
     assert g["loso_subjects_both"] == 0
     # the glued count is the package's count for the same twin and split
@@ -76,9 +79,17 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
 
     gpu = results.load_records(results.RESULTS_DIR / "paper")
     cell = gpu[(gpu.dataset == "casme2") & (gpu.model == "learnet") & (gpu.protocol == "paper")]
+    gpu_tables = [_shown(c) for c in nb.cells if c.cell_type == "code" and "show(t3_gpu" in c.source]
     if not cell.empty:
-        gpu_tables = [_shown(c) for c in nb.cells if c.cell_type == "code" and "show(t3_gpu" in c.source]
         assert f"{100 * cell['accuracy'].mean():.1f}" in gpu_tables[0]
+    # records made on other data are counted and marked: this build's own are of its data, the
+    # committed paper-profile ones made before fingerprints (on earlier twins) are not
+    bare = int(gpu["data_fingerprint"].isna().sum()) if not gpu.empty else 0
+    assert bare <= g["n_other_data"] <= len(gpu)
+    t3_shown = [_shown(c) for c in nb.cells if c.cell_type == "code" and c.source.strip() == "show(t3, profile)"][0]
+    assert ">current<" in t3_shown and "other data" not in t3_shown
+    if bare and not cell.empty:
+        assert "other data (" in gpu_tables[0]
 
 
 def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_path):
