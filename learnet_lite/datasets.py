@@ -6,6 +6,7 @@ name (``img10`` after ``img9``; ``EP01_5-05`` and ``EP01_5-5`` alike), never str
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -952,6 +953,9 @@ def load(name: str, root: str | Path, layout: str = "cropped", on_error: str = "
         rows, read = READERS[name](s, root, layout, findings, verify, sheet=sheet, **extra)
     except _Unreadable as exc:
         raise DataError(f"{s.title} at {root} ({layout} layout): {exc}") from None
+    # messages name files relative to the dataset's folder (the table of left-out clips stays readable)
+    prefix = f"{root}{os.sep}"
+    findings.items = [dataclasses.replace(f, message=f.message.replace(prefix, "")) for f in findings.items]
     classes = classes_of(name, label_set)
     kept = []
     for r in rows:
@@ -999,6 +1003,20 @@ def _natural_key(text):
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text)))
 
 
+def apex_index(row) -> int:
+    """Position of a clip's apex frame in its ``frames`` (by frame number, so frame gaps and
+    clips not starting at the onset are handled), else the middle frame: the apex may be
+    missing ('/', 0, SMIC) or outside the frames read (CAS(ME)^2 ``apex-outside``). ``row``:
+    a ``load`` row as a Series or an ``itertuples`` tuple."""
+    frames = list(getattr(row, "frames"))
+    apex = getattr(row, "apex", None)
+    if apex is not None and not pd.isna(apex):
+        numbers = [frame_number(f) for f in frames]
+        if int(apex) in numbers:
+            return numbers.index(int(apex))
+    return len(frames) // 2
+
+
 def findings(df: pd.DataFrame) -> pd.DataFrame:
     """A ``load`` result's findings as a table: kind, effect, where, message."""
     rows = [{**f, "effect": FINDING_KINDS[f["kind"]][0]} for f in df.attrs.get("findings", [])]
@@ -1044,28 +1062,49 @@ def left_out(df: pd.DataFrame) -> pd.DataFrame:
 
 def data_used(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every chapter's "data used" tables, from the clip tables it read (dataset key ->
-    ``load`` result) -> (one row per dataset: source (licensed copy or synthetic twin), sheet
-    and version, layout, clips read beside Table II with the difference, clips left out;
-    every clip left out and why). Nothing is dropped silently."""
+    ``load`` result) -> (one row per dataset, indexed by it: ``data`` (licensed copy or
+    synthetic twin), ``sheet`` (file and version), ``read as`` (layout, label set), the
+    ``clips`` read beside ``Table II``'s count, the clips ``left out`` for defects and those
+    of ``other class``es; every clip left out for a defect and why). Nothing is dropped
+    silently."""
     rows, gone = [], []
     for key, df in tables.items():
         a = df.attrs
-        counts = counts_beside_table2(df, key)
-        total = counts.iloc[-1]
+        total = counts_beside_table2(df, key).iloc[-1]
         out = left_out(df)
+        defect = out["kind"].isin(DEFECTS)
+        sheet = ", ".join(Path(x).name for x in a.get("sheet") or [])
+        version = str(a.get("sheet_version", ""))
         rows.append({
             "dataset": key, "data": "licensed copy" if a.get("source") == "licensed" else "synthetic twin",
-            "sheet": ", ".join(Path(x).name for x in a.get("sheet") or []) or "-",
-            "version": a.get("sheet_version", "-"), "layout": a.get("layout", "-"),
-            "label set": a.get("label_set", "table2"), "clips": int(total["ours"]),
-            "Table II": total["table2"], "difference": total["difference"],
-            "left out": int((out["kind"].isin(DEFECTS)).sum()), "other class": int((~out["kind"].isin(DEFECTS)).sum()),
+            "sheet": (f"{sheet} ({version})" if version not in sheet else sheet) if sheet else version or "-",
+            "read as": f"{a.get('layout', '-')}, {a.get('label_set', 'table2')}",
+            "clips": int(total["ours"]), "Table II": total["table2"],
+            "left out": int(defect.sum()), "other class": int((~defect).sum()),
         })
-        gone += [{"dataset": key, **r} for r in out[out["kind"].isin(DEFECTS)].to_dict("records")]
-    summary = pd.DataFrame(rows)
-    for c in ("Table II", "difference"):
-        summary[c] = summary[c].astype("Int64")
+        gone += [{"dataset": key, **r} for r in out[defect].to_dict("records")]
+    summary = pd.DataFrame(rows).set_index("dataset")
+    summary["Table II"] = summary["Table II"].astype("Int64")
     return summary, pd.DataFrame(gone, columns=["dataset", "clip", "kind", "why"])
+
+
+def table2_beside(tables: dict) -> pd.DataFrame:
+    """Table II regenerated: per class (rows, a total last) and dataset, the paper's count
+    and ours with the difference where there is one ("42 (-1)"); "–" where the paper used no
+    such class."""
+    cols = {}
+    for key, df in tables.items():
+        t = counts_beside_table2(df, key).set_index("class")
+        cols[(key, "paper")] = t["table2"]
+        cols[(key, "ours")] = [f"{o} ({d:+d})" if not pd.isna(d) and d else str(o) for o, d in zip(t["ours"], t["difference"])]
+        cols[(key, "ours")] = pd.Series(cols[(key, "ours")], index=t.index)
+    wide = pd.DataFrame(cols)
+    wide = wide.reindex([c for c in wide.index if c != "total"] + ["total"])
+    paper = wide.xs("paper", axis=1, level=1)
+    for key in tables:   # a class the paper did not use and we read none of: blank, as in Table II
+        unused = paper[key].isna() & wide[(key, "ours")].isin(["0", None]) | wide[(key, "ours")].isna()
+        wide.loc[unused, (key, "ours")] = None
+    return wide.astype(object).where(wide.notna(), "–")
 
 
 def sources_sentence(tables: dict) -> str:

@@ -103,16 +103,10 @@ def clips(dataset: str, settings: dict | None = None) -> pd.DataFrame:
 
 
 def _apex_index(row) -> int:
-    """Position of the apex frame in ``row.frames`` (by frame number), else the middle."""
-    from .datasets import frame_number
+    """Position of the apex frame in ``row.frames`` (:func:`datasets.apex_index`)."""
+    from .datasets import apex_index
 
-    frames = list(row.frames)
-    apex = row.apex if "apex" in row._fields else None
-    if apex is not None and not pd.isna(apex):
-        numbers = [frame_number(f) for f in frames]
-        if int(apex) in numbers:
-            return numbers.index(int(apex))
-    return len(frames) // 2
+    return apex_index(row)
 
 
 def _one_input(row, variant: str, size: int) -> np.ndarray:

@@ -172,7 +172,8 @@ def data_status(records: pd.DataFrame, current: dict) -> pd.Series:
 
 def data_label(statuses) -> str | None:
     """A table cell for the records behind it (their :func:`data_status`): "current", "other
-    data (n of m records)" (n: not shown to be made on the data now in use), or None (not checked)."""
+    n/m" (n of its m records not shown to be made on the data now in use; short, so that
+    Tables III-IV stay narrow), or None (not checked)."""
     statuses = list(statuses)
     return _data_label(sum(s in ("other data", "no fingerprint") for s in statuses), len(statuses),
                        bool(statuses) and all(s is not None for s in statuses))
@@ -180,7 +181,7 @@ def data_label(statuses) -> str | None:
 
 def _data_label(other: int, total: int, checked: bool) -> str | None:
     if other:
-        return f"other data ({other} of {total} records)"
+        return f"other {other}/{total}"
     return "current" if checked and total else None
 
 

@@ -34,7 +34,7 @@ def test_partial_data_root_serves_what_it_holds(tmp_path, monkeypatch, twin_casm
     df = experiment.clips("casme2", SMALL)
     assert df.attrs["source"] == "licensed" and df.attrs["root"] == str(tmp_path / "casme2")
     summary, _ = datasets.data_used({"casme2": df})
-    assert summary.loc[0, "data"] == "licensed copy"
+    assert summary.loc["casme2", "data"] == "licensed copy"
     both = {"casme2": df, "casme": df.assign().pipe(_as_twin)}
     assert datasets.sources_sentence(both) == "CASME-II: licensed copy; CASME-I: synthetic twin"
 
@@ -52,8 +52,8 @@ def test_profiles_leave_out_defects_the_library_raises_on(twin_casme2):
     gone = datasets.left_out(df)
     assert (gone["kind"] == "frames-missing").sum() >= 1
     summary, listed = datasets.data_used({"casme2": df})
-    assert summary.loc[0, "left out"] == len(listed) == (gone["kind"].isin(datasets.DEFECTS)).sum()
-    assert summary.loc[0, "clips"] == len(df)
+    assert summary.loc["casme2", "left out"] == len(listed) == (gone["kind"].isin(datasets.DEFECTS)).sum()
+    assert summary.loc["casme2", "clips"] == len(df)
     for name in ("smoke", "book", "paper"):
         assert profiles.load(name)["on_error"] == "skip"
 

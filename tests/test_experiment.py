@@ -215,7 +215,7 @@ def test_reproduce_reports_runs_of_other_data_and_reruns_only_those_when_asked(c
     stamps = {p: p.stat().st_mtime_ns for p in (old, kept)}
     table = experiment.reproduce("smoke", **kw)  # default: reported, not re-run
     assert "1 of 2 recorded runs" in capsys.readouterr().out
-    assert table["data"].tolist() == ["other data (1 of 2 records)"]
+    assert table["data"].tolist() == ["other 1/2"]
     assert {p: p.stat().st_mtime_ns for p in (old, kept)} == stamps
     assert cli.main(["reproduce", "--profile", "smoke", "--datasets", "casme2", "--models", "learnet", "--protocols",
                      "paper", "--seeds", "0", "1", "--results", str(tmp_path / "r"), "--device", "cpu", "--quiet",

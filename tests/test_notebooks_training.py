@@ -87,9 +87,9 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     bare = int(gpu["data_fingerprint"].isna().sum()) if not gpu.empty else 0
     assert bare <= g["n_other_data"] <= len(gpu)
     t3_shown = [_shown(c) for c in nb.cells if c.cell_type == "code" and c.source.strip() == "show(t3, profile)"][0]
-    assert ">current<" in t3_shown and "other data" not in t3_shown
+    assert ">current<" in t3_shown and ">other " not in t3_shown
     if bare and not cell.empty:
-        assert "other data (" in gpu_tables[0]
+        assert ">other " in gpu_tables[0]
 
 
 def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_path):

@@ -215,14 +215,14 @@ def test_records_are_marked_by_the_data_they_were_made_on(tmp_path):
     status = results.data_status(frame, {"casme2": "aaaa"}).tolist()
     assert status == ["current", "other data", "no fingerprint", None]  # smic: not checked
     table = results.aggregate(frame, {"casme2": "aaaa", "smic": "cccc"}).set_index("dataset")
-    assert table.loc["casme2", "data"] == "other data (2 of 3 records)" and table.loc["casme2", "other_data"] == 2
+    assert table.loc["casme2", "data"] == "other 2/3" and table.loc["casme2", "other_data"] == 2
     assert table.loc["smic", "data"] == "current" and table.loc["smic", "other_data"] == 0
     assert results.aggregate(frame).data.isna().all()  # nothing to compare with: not checked
     # the mark reaches Tables III/IV, per protocol and over the row
     t3 = paper.table("table3")
     t3 = t3[t3.dataset == "casme2"]
     row = results.beside_paper(table.reset_index(), t3).set_index("method").loc["LEARNet"]
-    assert row.data_paper == row.data == "other data (2 of 3 records)" and pd.isna(row.data_loso)
+    assert row.data_paper == row.data == "other 2/3" and pd.isna(row.data_loso)
     current = results.aggregate(frame[frame.seed == 0], {"casme2": "aaaa"})
     assert results.beside_paper(current, t3).set_index("method").loc["LEARNet", "data"] == "current"
     assert results.beside_paper(results.aggregate(frame), t3).data.isna().all()

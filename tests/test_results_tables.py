@@ -79,7 +79,7 @@ def test_tables_mark_records_made_before_fingerprints_as_other_data(records):
     # these records carry no data fingerprint (like the committed paper-profile ones): not current
     t = results.paper_table("table3", records, "smoke", current={})
     row = t[(t.method == "LEARNet") & (t.dataset == "casme2")].iloc[0]
-    assert row.data == row.data_loso == "other data (2 of 2 records)"
+    assert row.data == row.data_loso == "other 2/2"
     vgg = t[(t.method == "VGG-16") & (t.dataset == "casme2")].iloc[0]
     assert pd.isna(vgg.data)  # nothing of ours in the row: nothing to mark
     assert t.data.notna().sum() == 1
