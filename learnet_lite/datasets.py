@@ -871,7 +871,7 @@ def _smic(s, root, layout, findings, verify, sheet=None):
         other = subject_dir / "non_micro"
         if other.is_dir():
             n = sum(1 for _ in other.rglob("*") if _.is_dir() and any(_.glob("*.bmp")))
-            findings.add("not-micro", f"{subject_dir.name}/non_micro", f"{n} clip folders; not micro-expressions, not read")
+            findings.add("not-micro", f"{subject_dir.name}/non_micro", f"{n} clip(s), not micro-expressions; not read")
         micro = subject_dir / "micro"
         if not micro.is_dir():
             continue
@@ -1123,9 +1123,9 @@ def describe_source(df: pd.DataFrame) -> str:
     """One line: what a ``load`` result was read from (licensed copy or twin, sheet, layout)."""
     a = df.attrs
     what = "synthetic twin (not the licensed data)" if a.get("source") == "twin" else "licensed copy"
-    sheet = ", ".join(a.get("sheet") or []) or a.get("sheet_version", "")
-    return f"{what} at {a.get('root')}: {sheet or 'no sheet'} ({a.get('sheet_version')}), {a.get('layout')} " \
-           f"frames in {a.get('image_folder')}/"
+    sheet, version = ", ".join(a.get("sheet") or []), str(a.get("sheet_version", ""))
+    read = (f"{sheet} ({version})" if version not in sheet else sheet) if sheet else version or "no sheet"
+    return f"{what} at {a.get('root')}: {read}, {a.get('layout')} frames in {a.get('image_folder')}/"
 
 
 def check(name: str, root: str | Path, layout: str = "cropped", label_set: str = "table2",
@@ -1157,7 +1157,7 @@ def report(name: str, root: str | Path, layout: str = "cropped", label_set: str 
     lines.append(f"   label set   {label_set}: clips per class beside the paper's Table II")
     for r in counts.itertuples():
         paper = "-" if pd.isna(r.table2) else int(r.table2)
-        diff = "" if pd.isna(r.difference) else f"  ({int(r.difference):+d})"
+        diff = "" if pd.isna(r.difference) or not r.difference else f"  ({int(r.difference):+d})"
         lines.append(f"     {r._1:<12} {r.ours:>5}   Table II {paper}{diff}")
     lines.append(f"   read        {len(df)} clips, {int(df['n_frames'].sum()) if len(df) else 0} frames, "
                  f"{df['subject'].nunique() if len(df) else 0} subjects")
