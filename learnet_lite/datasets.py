@@ -1185,8 +1185,10 @@ def add_cli(subparsers):
                     "(offset 0, apex missing, frames missing, folders without a row, ...) with its first rows, "
                     "and what the notebooks will use. Exit 0 when every dataset is readable (findings only "
                     "leave clips out), 1 when one cannot be read at all.")
-    p.add_argument("datasets", nargs="*", default=list(DATASETS), help="which datasets (default: all four)")
-    p.add_argument("--root", help="folder holding one folder per dataset (default: $DATA_ROOT, else the twins)")
+    p.add_argument("datasets", nargs="*", help="which datasets (default: all four; a dataset named here "
+                   "and missing from $DATA_ROOT is an error, one left to the default is read from its twin)")
+    p.add_argument("--root", help="folder holding one folder per dataset (default: $DATA_ROOT where it holds "
+                   "the dataset, else its twin)")
     p.add_argument("--layout", choices=LAYOUTS, default="cropped")
     p.add_argument("--label-set", choices=LABEL_SETS, default="table2",
                    help="table2 (the paper's classes), or a release's own: CAS(ME)^2 emotion, SMIC 2class/3class")
@@ -1201,20 +1203,33 @@ def add_cli(subparsers):
 def _cli_check(args) -> int:
     from .profiles import dataset_folder
 
-    if args.sheet and len(args.datasets) != 1:
+    named = bool(args.datasets)            # datasets named on the command line must be there
+    names = args.datasets or list(DATASETS)
+    if args.sheet and len(names) != 1:
         raise SystemExit(f"--sheet {args.sheet!r}: name the one dataset it belongs to (e.g. check-data casme2 --sheet ...)")
+    data_root = os.environ.get("DATA_ROOT")
     status = 0
-    for name in args.datasets:
+    for name in names:
         s = spec(name)
-        folder = Path(args.root) / name if args.root else dataset_folder(name)[0]
+        if args.root:
+            folder, placed = Path(args.root) / name, True
+        else:
+            folder, placed = dataset_folder(name)
         label_set = args.label_set if args.label_set in s.label_sets else "table2"
-        if not folder.is_dir():
-            hint = _dataset_folder_hint(folder)
+        hint = _dataset_folder_hint(Path(args.root or data_root or folder.parent) / name)
+        if not placed:        # not in DATA_ROOT (or DATA_ROOT unset): the chapters read its twin
+            where = f"not in $DATA_ROOT ({Path(data_root) / name})" if data_root else "DATA_ROOT is not set"
+            print(f"== {s.title} ({name}): {where}; the chapters read its synthetic twin{hint}")
+            if hint or (named and data_root):
+                status = 1
+            if not folder.is_dir():
+                print(f"   (no twin at {folder} yet: `learnet-lite synth {name}` or any chapter makes it)")
+                continue
+        elif not folder.is_dir():
             print(f"== {s.title} ({name}) at {folder}\n   cannot read: no such folder{hint}")
             status = 1
             continue
-        text, ok = report(name, folder, args.layout, label_set, args.verify,
-                          args.sheet, args.first)
+        text, ok = report(name, folder, args.layout, label_set, args.verify, args.sheet, args.first)
         print(text)
         status |= 0 if ok else 1
     return status

@@ -71,3 +71,21 @@ def test_raw_layout_end_to_end(tmp_path):
     # the crop matters: the input differs from pooling the whole raw frame
     whole = experiment.inputs(df.head(3).assign(layout="cropped"), "bilen", cache_dir=None, progress=False)
     assert np.abs(images.astype(int) - whole.astype(int)).mean() > 5
+
+
+def test_check_data_with_a_partial_data_root(tmp_path, monkeypatch, capsys, twin_casme2):
+    from learnet_lite import cli
+
+    shutil.copytree(twin_casme2, tmp_path / "casme2")
+    (tmp_path / "casme2" / datasets.TWIN_MARKER).unlink()
+    monkeypatch.setenv("DATA_ROOT", str(tmp_path))
+    monkeypatch.setattr(profiles, "REPO_ROOT", tmp_path / "repo")      # no twins made yet
+    assert cli.main(["check-data"]) == 0           # the others are the twins' business, not an error
+    out = capsys.readouterr().out
+    assert f"CASME-II (casme2) at {tmp_path / 'casme2'}" in out and "source      licensed copy" in out
+    assert f"SMIC-HS (smic): not in $DATA_ROOT ({tmp_path / 'smic'}); the chapters read its synthetic twin" in out
+    assert "`learnet-lite synth smic`" in out
+    assert cli.main(["check-data", "smic"]) == 1   # named, and not placed
+    (tmp_path / "SMIC").mkdir()                   # the release's own name beside ours: a hint, and a failure
+    assert cli.main(["check-data"]) == 1
+    assert f"rename it or link it as {tmp_path / 'smic'}" in capsys.readouterr().out
