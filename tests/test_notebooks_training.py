@@ -115,3 +115,24 @@ def _shown(cell) -> str:
     """What a code cell shows: its HTML and Markdown outputs."""
     return "\n".join(str(o.get("data", {}).get(k, "")) for o in cell.get("outputs", [])
                      for k in ("text/html", "text/markdown"))
+
+
+def data_used_outputs(nb) -> str:
+    """The HTML and text the "data used" cell of an executed chapter shows."""
+    cell = next(c for c in nb.cells if c["cell_type"] == "code" and "datasets.data_used(" in "".join(c["source"]))
+    return "".join(o.get("data", {}).get("text/html", "") + o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                   for o in cell.get("outputs", []))
+
+
+@pytest.mark.parametrize("name, params", [("01_dynamic_images", {}), ("03_model", {}),
+                                          ("04_training", {"dataset": "casme2", "protocol": "loso"}),
+                                          ("06_protocols", {"dataset": "casme2"})])
+def test_every_reading_chapter_shows_the_data_it_used(run_notebook, records, name, params):
+    if name.startswith(("04", "06")):
+        params = {**params, "results_dir": records}
+    nb, _ = run_notebook(name, **params)
+    shown = data_used_outputs(nb)
+    # source, sheet and version, clips per class beside Table II, the clips left out and why
+    for expected in ("synthetic twin", "CASME2-coding-20140508.xlsx", "Table II", "happiness", "left out"):
+        assert expected in shown, (name, expected)
+    assert "frames-missing" in shown or "No clip was left out." in shown   # the reason of each left out
