@@ -94,8 +94,12 @@ test-unit: setup
 browser:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# As root (the usual case in a container) JupyterLab refuses to start without --allow-root;
+# headless (no DISPLAY) it opens no browser and prints the URL to open. LAB_ARGS: more options.
+LAB_ARGS ?=
 lab: setup
-	jupyter lab notebooks/
+	jupyter lab notebooks/ $$([ "$$(id -u)" = 0 ] && echo --allow-root) \
+	  $$([ -z "$$DISPLAY$$WAYLAND_DISPLAY" ] && echo --no-browser) $(LAB_ARGS)
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
