@@ -136,9 +136,11 @@ def save_checkpoint(path, state: dict) -> Path:
 
 
 def load_checkpoint(path) -> dict:
+    """A checkpoint of :func:`fit`, loaded with ``weights_only=True``: tensors and plain
+    containers only, so a file from elsewhere cannot run code when it is read."""
     path = Path(path)
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a foreign or damaged file: say which
         raise ValueError(f"{path}: not a training checkpoint ({exc})") from None
     if not isinstance(state, dict) or state.get("version") != CHECKPOINT_VERSION:

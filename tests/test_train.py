@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -157,3 +159,24 @@ def test_clip_images_from_a_twin(tmp_path):
     torch.testing.assert_close(x.mean(dim=(1, 2, 3)), torch.zeros(len(clips)), atol=1e-4, rtol=0)
     with pytest.raises(ValueError, match="not among the classes"):
         train.clip_images(clips, ["happiness"], progress=False)
+
+
+class _Touch:
+    """Unpickling this object creates a file: what a hostile 'checkpoint' could do."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_a_checkpoint_that_would_run_code_is_refused(tmp_path):
+    marker = tmp_path / "ran"
+    torch.save({"version": train.CHECKPOINT_VERSION, "epoch": 1, "payload": _Touch(marker)}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="not a training checkpoint"):
+        train.load_checkpoint(tmp_path / "bad.pt")
+    assert not marker.exists()                      # weights_only: nothing was executed
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint at all")
+    with pytest.raises(ValueError, match="junk.pt: not a training checkpoint"):
+        train.load_checkpoint(tmp_path / "junk.pt")
