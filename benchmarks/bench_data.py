@@ -1,4 +1,4 @@
-"""Benchmark: the data layer on the four full twins (issue 10).
+"""Benchmark: the data layer on the four full twins.
 
 Prints each figure beside its target, as a ratio from one run:
 

@@ -186,7 +186,7 @@ def _read_checked(path: Path, rgb: bool = True) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------
-# The four readers: each release as it unpacks (data/README.md; DESIGN.md "Dataset layouts")
+# The four readers: each release as it unpacks (data/README.md)
 # --------------------------------------------------------------------------------------
 
 import dataclasses  # noqa: E402
