@@ -443,12 +443,15 @@ def _image_folder(s: DatasetSpec, root: Path, layout: str, **fmt) -> Path:
 
 def _hint(s: DatasetSpec, root: Path) -> str:
     """Where the data is when ``root`` is one level off (``CASME2/CASME2/...``): a folder
-    one or two levels down that holds what the root should."""
+    one or two levels down that holds what the root should (a sheet or an image folder)."""
+    marks = [a for a, _ in CASME_SECTIONS] + ["*.xls"] if s.name == "casme" else \
+        list(s.sheets) + [f for fs in s.folders.values() for f in fs]
+    return _hint_at(root, marks)
+
+
+def _hint_at(root: Path, marks) -> str:
     if not root.is_dir():
         return ""
-    marks = [g for g in s.sheets] + [f for fs in s.folders.values() for f in fs if "{" not in f]
-    if s.name == "casme":
-        marks = [a for a, _ in CASME_SECTIONS] + ["*.xls"]
     for depth in ("*", "*/*"):
         for cand in sorted(root.glob(depth)):
             if cand.is_dir() and any(any(cand.glob(m)) for m in marks):
@@ -552,7 +555,7 @@ def _pick_sheet(root: Path, patterns, order=(), sheet: str | None = None) -> tup
         return path, found
     if not found:
         raise _Unreadable(f"{root}: expected an annotation sheet matching {' or '.join(patterns)} at the "
-                          f"dataset's top, found none{_hint_for(root, patterns)}")
+                          f"dataset's top, found none{_hint_at(root, patterns)}")
     for stem in order:
         for p in found:
             if p.stem == stem:
@@ -561,14 +564,6 @@ def _pick_sheet(root: Path, patterns, order=(), sheet: str | None = None) -> tup
         raise _Unreadable(f"{root}: {len(found)} sheets match ({', '.join(p.name for p in found)}) and none "
                           "is a known version; name the one to read (sheet=...)")
     return found[0], found
-
-
-def _hint_for(root: Path, patterns) -> str:
-    for depth in ("*", "*/*"):
-        for cand in sorted(root.glob(depth)):
-            if cand.is_dir() and any(any(cand.glob(p)) for p in patterns):
-                return f" (the data seems to be in {cand}: point the dataset's folder there)"
-    return ""
 
 
 def _columns_by_content(table: pd.DataFrame, sheet: Path) -> dict:
@@ -1073,11 +1068,9 @@ def data_used(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
         total = counts_beside_table2(df, key).iloc[-1]
         out = left_out(df)
         defect = out["kind"].isin(DEFECTS)
-        sheet = ", ".join(Path(x).name for x in a.get("sheet") or [])
-        version = str(a.get("sheet_version", ""))
         rows.append({
-            "dataset": key, "data": "licensed copy" if a.get("source") == "licensed" else "synthetic twin",
-            "sheet": (f"{sheet} ({version})" if version not in sheet else sheet) if sheet else version or "-",
+            "dataset": key, "data": _kind(a),
+            "sheet": _sheet_read(a, ", ".join(Path(x).name for x in a.get("sheet") or [])),
             "read as": f"{a.get('layout', '-')}, {a.get('label_set', 'table2')}",
             "clips": int(total["ours"]), "Table II": total["table2"],
             "left out": int(defect.sum()), "other class": int((~defect).sum()),
@@ -1096,14 +1089,10 @@ def table2_beside(tables: dict) -> pd.DataFrame:
     for key, df in tables.items():
         t = counts_beside_table2(df, key).set_index("class")
         cols[(key, "paper")] = t["table2"]
-        cols[(key, "ours")] = [f"{o} ({d:+d})" if not pd.isna(d) and d else str(o) for o, d in zip(t["ours"], t["difference"])]
-        cols[(key, "ours")] = pd.Series(cols[(key, "ours")], index=t.index)
-    wide = pd.DataFrame(cols)
+        cols[(key, "ours")] = pd.Series([f"{o} ({d:+d})" if not pd.isna(d) and d else str(o)
+                                         for o, d in zip(t["ours"], t["difference"])], index=t.index)
+    wide = pd.DataFrame(cols)   # a class of another dataset only: NaN, shown "–" as in Table II
     wide = wide.reindex([c for c in wide.index if c != "total"] + ["total"])
-    paper = wide.xs("paper", axis=1, level=1)
-    for key in tables:   # a class the paper did not use and we read none of: blank, as in Table II
-        unused = paper[key].isna() & wide[(key, "ours")].isin(["0", None]) | wide[(key, "ours")].isna()
-        wide.loc[unused, (key, "ours")] = None
     return wide.astype(object).where(wide.notna(), "–")
 
 
@@ -1113,8 +1102,7 @@ def sources_sentence(tables: dict) -> str:
     groups: dict = {}
     for key, df in tables.items():
         title = SPECS["smic" if key == "smic_2class" else key].title if key in SPECS or key == "smic_2class" else key
-        kind = "licensed copy" if df.attrs.get("source") == "licensed" else "synthetic twin"
-        groups.setdefault(kind, []).append(title)
+        groups.setdefault(_kind(df.attrs), []).append(title)
     return "; ".join(f"{', '.join(t)}: {k}{'s' if len(t) > 1 and k == 'synthetic twin' else ''}"
                      for k, t in sorted(groups.items()))
 
@@ -1123,9 +1111,20 @@ def describe_source(df: pd.DataFrame) -> str:
     """One line: what a ``load`` result was read from (licensed copy or twin, sheet, layout)."""
     a = df.attrs
     what = "synthetic twin (not the licensed data)" if a.get("source") == "twin" else "licensed copy"
-    sheet, version = ", ".join(a.get("sheet") or []), str(a.get("sheet_version", ""))
-    read = (f"{sheet} ({version})" if version not in sheet else sheet) if sheet else version or "no sheet"
+    read = _sheet_read(a, ", ".join(a.get("sheet") or []))
     return f"{what} at {a.get('root')}: {read}, {a.get('layout')} frames in {a.get('image_folder')}/"
+
+
+def _kind(attrs) -> str:
+    return "licensed copy" if attrs.get("source") == "licensed" else "synthetic twin"
+
+
+def _sheet_read(attrs, sheet: str) -> str:
+    """The sheet(s) read and their version, the version only where the name does not say it."""
+    version = str(attrs.get("sheet_version", ""))
+    if not sheet:
+        return version or "no sheet"
+    return sheet if version in sheet else f"{sheet} ({version})"
 
 
 def check(name: str, root: str | Path, layout: str = "cropped", label_set: str = "table2",

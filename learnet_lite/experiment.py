@@ -90,39 +90,33 @@ def clips(dataset: str, settings: dict | None = None) -> pd.DataFrame:
     root = twin_root(release, settings)
     layout = settings.get("layout", "cropped")
     licensed = profiles.dataset_folder(release)[1]
-    if not licensed:
+    read = dict(layout=layout, on_error=settings.get("on_error", "raise"), label_set=label_set)
+    if licensed:
+        df = datasets.load(release, root, **read)
+    else:   # generated when missing, reused when present, and read once
         from . import synthetic
 
-        kwargs = {"scale": float(settings.get("twin_scale", 1.0)), "progress": False, "layout": layout}
+        kwargs = {"scale": float(settings.get("twin_scale", 1.0)), "progress": False}
         if settings.get("twin_amplitude") is not None:
             kwargs["amplitude"] = float(settings["twin_amplitude"])
-        synthetic.generate(release, root, seed=int(settings.get("twin_seed", 0)), **kwargs)
-    df = datasets.load(release, root, layout=layout, on_error=settings.get("on_error", "raise"),
-                       label_set=label_set, verify="header" if licensed else "none")
+        df = synthetic.generate(release, root, seed=int(settings.get("twin_seed", 0)), **kwargs, **read)
     return df.assign(dataset=dataset)
-
-
-def _apex_index(row) -> int:
-    """Position of the apex frame in ``row.frames`` (:func:`datasets.apex_index`)."""
-    from .datasets import apex_index
-
-    return apex_index(row)
 
 
 def _one_input(row, variant: str, size: int) -> np.ndarray:
     import cv2
 
-    from .datasets import read_frame, read_frames
+    from .datasets import apex_index, read_frame, read_frames
     from .dynamic import dynamic_image, to_uint8
 
     frames = list(row.frames)
     if getattr(row, "layout", "cropped") == "raw":   # the face found in the first frame crops every frame
         from .faces import read_clip
 
-        clip = read_clip(frames if variant != "apex-frame" else [frames[_apex_index(row)]], size=size, layout="raw")
+        clip = read_clip(frames if variant != "apex-frame" else [frames[apex_index(row)]], size=size, layout="raw")
         image = clip[0] if variant == "apex-frame" else to_uint8(dynamic_image(clip, variant=variant))
     elif variant == "apex-frame":
-        image = read_frame(frames[_apex_index(row)])
+        image = read_frame(frames[apex_index(row)])
     else:
         image = to_uint8(dynamic_image(read_frames(frames), variant=variant))
     if image.ndim == 2:

@@ -35,10 +35,9 @@ def load(name: str) -> dict:
     return settings
 
 
-def data_root() -> Path:
-    """Where datasets live: ``$DATA_ROOT`` (licensed copies) or the synthetic twins."""
-    env = os.environ.get("DATA_ROOT")
-    return Path(env).expanduser() if env else REPO_ROOT / "data" / "synthetic"
+def twin_dir() -> Path:
+    """Where the full-size synthetic twins live (``data/synthetic``); never under ``DATA_ROOT``."""
+    return REPO_ROOT / "data" / "synthetic"
 
 
 def using_synthetic_data(dataset: str | None = None) -> bool:
@@ -60,7 +59,7 @@ def dataset_folder(dataset: str) -> tuple[Path, bool]:
         folder = Path(env).expanduser() / release
         if folder.is_dir():
             return folder, True
-    return REPO_ROOT / "data" / "synthetic" / release, False
+    return twin_dir() / release, False
 
 
 @contextmanager

@@ -682,11 +682,11 @@ def remove_stale_partials(root: str | Path) -> list[Path]:
 
 def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFAULT_AMPLITUDE,
              layout: str = "cropped", scale: float = 1.0, overwrite: bool = False,
-             progress: bool = True):
+             progress: bool = True, on_error: str = "skip", label_set: str = "table2"):
     """Write the twin of dataset ``name`` under ``root`` (its own folder, as the release
     unpacks) and return what :func:`learnet_lite.datasets.load` returns for it, read with
-    ``on_error="skip"``: a twin carries the release's defects, named in
-    ``df.attrs["findings"]``.
+    ``on_error`` and ``label_set``; ``on_error`` defaults to ``"skip"`` here, since a twin
+    carries the release's defects (named in ``df.attrs["findings"]``).
 
     ``scale`` < 1 keeps that share of each class (at least one clip; for smoke runs).
     A complete twin with the same settings already at ``root`` is reused, not rewritten; one
@@ -715,7 +715,7 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
                                   f"(no {MARKER}); refusing to touch it")
         old = json.loads(marker.read_text())
         if old.get("settings") == settings:
-            return load(name, root, layout=layout, on_error="skip")
+            return load(name, root, layout=layout, on_error=on_error, label_set=label_set)
         older = {**(old.get("settings") or {}), "version": TWIN_VERSION} == settings
         if not overwrite and not older:   # a twin of an older generator is replaced unasked
             raise FileExistsError(f"{root} holds a twin made with {old.get('settings')}, not {settings}; "
@@ -740,7 +740,8 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return load(name, root, layout=layout, on_error="skip", verify="none")   # just written; tests verify fully
+    return load(name, root, layout=layout, on_error=on_error, label_set=label_set,
+                verify="none")   # just written; tests verify fully
 
 
 def is_complete(root: str | Path) -> bool:
@@ -1156,9 +1157,9 @@ def add_cli(subparsers):
 
 
 def _cli(args) -> int:
-    from .profiles import REPO_ROOT
+    from .profiles import twin_dir
 
-    base = Path(args.root) if args.root else REPO_ROOT / "data" / "synthetic"   # never into DATA_ROOT
+    base = Path(args.root) if args.root else twin_dir()   # never into DATA_ROOT
     for name in args.datasets:
         spec(name)
         t0 = time.perf_counter()
@@ -1182,8 +1183,7 @@ def datasets_for(settings: dict, names=("casme", "casme2", "casme_sq", "smic"), 
     """
     import tempfile
 
-    from .datasets import DataError
-    from .profiles import REPO_ROOT, dataset_folder
+    from .profiles import dataset_folder, twin_dir
 
     amplitude = float(settings.get("synth_amplitude", DEFAULT_AMPLITUDE))
     scale = float(settings.get("synth_scale", 1.0))
@@ -1191,7 +1191,7 @@ def datasets_for(settings: dict, names=("casme", "casme2", "casme_sq", "smic"), 
     layout = settings.get("layout", "cropped")
     on_error = settings.get("on_error", "raise")
     if scale >= 1:
-        base = REPO_ROOT / "data" / "synthetic"
+        base = twin_dir()
     else:
         base = Path(tempfile.gettempdir()) / "learnet-lite-twins" / f"scale{scale:g}-amp{amplitude:g}-seed{seed}"
     if layout == "raw":
@@ -1202,12 +1202,8 @@ def datasets_for(settings: dict, names=("casme", "casme2", "casme_sq", "smic"), 
         if licensed:
             out[n] = load(n, folder, layout=layout, on_error=on_error)
             continue
-        df = generate(n, base / n, seed=seed, amplitude=amplitude, layout=layout, scale=scale, progress=progress)
-        if on_error == "raise" and df.attrs.get("problems"):   # generate reads its twin with on_error="skip"
-            raise DataError(f"twin {n} at {base / n}: {len(df.attrs['problems'])} clip(s) with defects (the "
-                            "release's own, reproduced; on_error='skip' leaves them out):\n  "
-                            + "\n  ".join(df.attrs["problems"]))
-        out[n] = df
+        out[n] = generate(n, base / n, seed=seed, amplitude=amplitude, layout=layout, scale=scale,
+                          progress=progress, on_error=on_error)
     return base, out
 
 
