@@ -12,15 +12,15 @@ PROFILE ?= book
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONHASHSEED := 0
 
-# 04_training runs once per synthetic twin (or licensed dataset) into book/04_training_<dataset>.ipynb
-TWINS     := casme casme2 casme_sq smic smic_2class
+# 04_training runs once per dataset of the profile (its `datasets:` line) into book/04_training_<dataset>.ipynb
+TWINS     := $(shell sed -n 's/^datasets: *\[\([^]]*\)\].*/\1/p' notebooks/params/$(PROFILE).yaml | tr -d ',')
 PER_TWIN  := notebooks/04_training.ipynb
 TRAINING  := $(foreach d,$(TWINS),book/04_training_$(d).ipynb)
 NOTEBOOKS := $(filter-out $(PER_TWIN),$(sort $(wildcard notebooks/[0-9]*.ipynb)))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS)) $(TRAINING)
 PACKAGE   := $(wildcard learnet_lite/*.py)
 
-.PHONY: help setup book notebooks html reproduce student test test-unit test-notebooks test-book lab bench clean browser
+.PHONY: help setup book notebooks html reproduce student test lint test-unit test-notebooks test-book lab bench clean browser
 
 help:
 	@echo "make book   set up .venv, execute every notebook (profile=$(PROFILE)) and build the book into _build/html"
@@ -36,7 +36,7 @@ setup: $(STAMP) $(MATHJAX)
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[book,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[book,dev,grid]'
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (learnet-lite)" >/dev/null
 	@touch $@
 
@@ -84,8 +84,12 @@ student: setup notebooks
 	$(PY) -m learnet_lite.cli student --profile $(PROFILE)
 
 ## test: unit tests, papermill smoke runs with glued values asserted, book build + browser.
-test: setup browser
+# ruff first (seconds; its rules and why: pyproject.toml [tool.ruff]), then every test
+test: setup browser lint
 	$(PY) -m pytest
+
+lint: | setup
+	$(PY) -m ruff check .
 
 test-unit: setup
 	$(PY) -m pytest -m "not notebook and not book"

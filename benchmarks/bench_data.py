@@ -40,11 +40,12 @@ def main() -> int:
         clips = sum(len(df) for df in frames.values())
         print(f"generate the four twins: {generate_s:.1f} s for {clips} clips "
               f"(target {GENERATE_TARGET_S:.0f} s: {generate_s / GENERATE_TARGET_S:.2f}x the budget)")
-        print(f"their size: {size:.0f} MB (target {SIZE_TARGET_MB:.0f} MB: {size / SIZE_TARGET_MB:.2f}x the budget)")
+        print(f"their size: {size:.0f} MB (target {SIZE_TARGET_MB:.0f} MB: {size / SIZE_TARGET_MB:.2f}x the budget): "
+              + ", ".join(f"{n} {folder_mb(root / n):.0f} MB" for n in datasets.DATASETS))
         out = io.StringIO()
         started = time.perf_counter()
         with contextlib.redirect_stdout(out):
-            status = cli.main(["check-data", "--root", str(root)])
+            status = cli.main(["check-data", "--data-root", str(root)])
         check_s = time.perf_counter() - started
         n_frames = sum(int(df["n_frames"].sum()) for df in frames.values())
         print(f"check-data, headers of {n_frames} frames: {check_s:.1f} s, exit {status} "

@@ -2,11 +2,13 @@
 cost of pooling on top of decoding a folder of JPEG clips.
 
 Prints each figure beside its baseline, as a ratio from one run (best of ``--repeats``).
-Targets (issue 2): >= 10x faster than the authors' structure with the same output for the
-same weights; pooling adds <= 25% to the time of decoding the frames alone. The pooling of
-a batch in memory is bound by memory bandwidth (every frame byte is read once), so its ratio
+Targets: >= 10x faster than the authors' structure with the same output for the same
+weights; pooling adds <= 25% to the time of decoding the frames alone. The pooling of a
+batch in memory is bound by memory bandwidth (every frame byte is read once), so its ratio
 moves with what else the machine is doing. The folder figures run their contenders
-round-robin and show wall and CPU seconds; ``--folder-only`` runs just those.
+round-robin and show wall and CPU seconds, and what pooling adds per group size
+(``dynamic.FOLDER_GROUP``); ``--folder-only`` runs just those. The kernel figures time the
+choices ``learnet_lite.dynamic`` and ``learnet_lite.frames`` make against the alternatives.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from learnet_lite.datasets import iter_frames, list_frames, read_frames
-from learnet_lite.dynamic import FOLDER_GROUP, _cores, dynamic_image, dynamic_image_from_folder
+from learnet_lite import dynamic
+from learnet_lite.dynamic import FOLDER_GROUP, _cores, dynamic_image, dynamic_image_from_folder, rank_pooling_weights
+from learnet_lite.frames import iter_frames, list_frames, read_frames
 
 
 def authors_dynamic_image(frames: np.ndarray) -> np.ndarray:
@@ -106,10 +109,12 @@ def bench_folder(repeats, clips=40, crop=(340, 280)):
             upscaled.append(target)
         for label, group in (("as generated", folders), (f"upscaled to {crop[1]}x{crop[0]}", upscaled)):
             fns = {
-                "decode": lambda: [None for f in group for _ in iter_frames(f, "BGR", buffers=FOLDER_GROUP)],
-                "pool": lambda: [dynamic_image_from_folder(f) for f in group],
-                "imread": lambda: [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is None for f in group for p in list_frames(f)],
-                "clip": lambda: [dynamic_image(read_frames(f, channel_order="BGR")) for f in group],
+                "decode": lambda group=group: [None for f in group
+                                               for _ in iter_frames(f, "BGR", buffers=FOLDER_GROUP)],
+                "pool": lambda group=group: [dynamic_image_from_folder(f) for f in group],
+                "imread": lambda group=group: [cv2.imread(str(p), cv2.IMREAD_UNCHANGED) is None
+                                               for f in group for p in list_frames(f)],
+                "clip": lambda group=group: [dynamic_image(read_frames(f, channel_order="BGR")) for f in group],
             }
             fns["imread"]()  # warm the page cache
             wall, cpu = best_times(fns, repeats)
@@ -126,11 +131,60 @@ def bench_folder(repeats, clips=40, crop=(340, 280)):
             print(f"  decoding + rank pooling (from_folder)  : {wall['pool']:7.3f} {cpu['pool']:8.3f}"
                   f"  (ratio {wall['pool'] / wall['decode']:.3f}; CPU {cpu['pool'] / cpu['decode']:.3f})")
             print(f"  for reference: plain cv2.imread loop   : {wall['imread']:7.3f} {cpu['imread']:8.3f}")
-            print(f"  for reference: read_frames + pooling   : {wall['clip']:7.3f} {cpu['clip']:8.3f}  (whole clip, then pooled)")
+            print(f"  for reference: read_frames + pooling   : {wall['clip']:7.3f} {cpu['clip']:8.3f}"
+                  "  (whole clip, then pooled)")
             print(f"  pooling adds {100 * extra:5.1f}% to decoding (CPU {100 * (cpu['pool'] / cpu['decode'] - 1):.1f}%)"
                   f"   target <= 25%: {'met' if extra <= 0.25 else 'NOT met'}")
             results[label] = extra
+        by_group = {}
+        for size in (1, 8, 16, 32):  # frames decoded, then pooled, in a row (dynamic.FOLDER_GROUP)
+            dynamic.FOLDER_GROUP = size
+            try:
+                wall, _ = best_times({"decode": lambda size=size: [None for f in upscaled
+                                                                   for _ in iter_frames(f, "BGR", buffers=size)],
+                                      "pool": lambda: [dynamic_image_from_folder(f) for f in upscaled]}, repeats)
+            finally:
+                dynamic.FOLDER_GROUP = FOLDER_GROUP
+            by_group[size] = wall["pool"] / wall["decode"] - 1
+        print(f"  pooling adds, by group size (upscaled clips; the package uses {FOLDER_GROUP}): "
+              + ", ".join(f"{k}: {100 * v:.0f}%" for k, v in by_group.items()))
     return results
+
+
+def bench_kernels(repeats, frames=60, height=280, width=340):
+    """The kernels ``learnet_lite.dynamic`` and ``learnet_lite.frames`` chose, each beside the
+    obvious alternative, on one clip of random frames."""
+    from learnet_lite.dynamic import _approximate_numpy
+
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, size=(frames, height, width, 3), dtype=np.uint8)
+    weights = rank_pooling_weights(frames, "bilen").astype(np.float32)
+    frame, acc = clip[0], np.zeros((height, width, 3), np.float32)
+    image = rng.random((height, width, 3), dtype=np.float32)
+    pairs = {
+        "pooling a clip block by block vs converting the whole clip first": (
+            lambda: _approximate_numpy(clip, "bilen", np.float32),
+            lambda: weights @ clip.reshape(frames, -1).astype(np.float32)),
+        "cv2.accumulateWeighted vs cv2.addWeighted (uint8 frame into float32)": (
+            lambda: [cv2.accumulateWeighted(frame, acc, 0.5) for _ in range(frames)],
+            lambda: [cv2.addWeighted(acc, 0.5, frame, 0.5, 0.0, dst=acc, dtype=cv2.CV_32F) for _ in range(frames)]),
+        "BGR -> RGB of a float32 image: cvtColor vs a reversed-view copy": (
+            lambda: [cv2.cvtColor(image, cv2.COLOR_BGR2RGB) for _ in range(frames)],
+            lambda: [np.ascontiguousarray(image[..., ::-1]) for _ in range(frames)]),
+    }
+    print(f"kernels, one clip of {frames} frames {height}x{width}x3 (best of {repeats}; ours first):")
+    for what, (ours, other) in pairs.items():
+        wall, _ = best_times({"ours": ours, "other": other}, repeats)
+        print(f"  {what}: {wall['ours'] * 1e3:.1f} ms vs {wall['other'] * 1e3:.1f} ms"
+              f" ({wall['other'] / wall['ours']:.1f}x)")
+    with tempfile.TemporaryDirectory() as tmp:  # frames._clip_paths keeps Path objects as they are
+        paths = [Path(tmp) / f"img{i}.jpg" for i in range(frames)]
+        for path in paths:
+            cv2.imwrite(str(path), clip[0, :120, :100])
+        wall, _ = best_times({"parse": lambda: [Path(p) for p in paths],
+                              "decode": lambda: [cv2.imread(str(p)) for p in paths]}, repeats)
+        print(f"  Path(path) again per frame: {wall['parse'] / frames * 1e6:.1f} µs, decoding a 120x100 JPEG "
+              f"{wall['decode'] / frames * 1e6:.1f} µs ({wall['parse'] / wall['decode']:.2f} of it)")
 
 
 def main():
@@ -144,6 +198,7 @@ def main():
     args = ap.parse_args()
     if not args.folder_only:
         bench_pooling(args.clips, args.frames, args.height, args.width, args.repeats)
+        bench_kernels(args.repeats)
     bench_folder(args.repeats)
 
 

@@ -70,7 +70,10 @@ def autocast(variant: str, device: str):
     return contextlib.nullcontext()
 
 
-def train_step(model, x, y, opt, loss_fn=torch.nn.CrossEntropyLoss()):
+CROSS_ENTROPY = torch.nn.CrossEntropyLoss()
+
+
+def train_step(model, x, y, opt, loss_fn=CROSS_ENTROPY):
     opt.zero_grad(set_to_none=True)
     loss = loss_fn(model(x), y)
     loss.backward()

@@ -62,12 +62,10 @@ class Options:
             raise ValueError("keep_unequalized=True needs an equalization (got equalization=None)")
 
     @classmethod
-    def from_settings(cls, settings: dict | None) -> "Options":
-        """Options from a profile's ``aug_*`` keys (missing keys: the paper's defaults)."""
-        settings = settings or {}
-        keys = {"aug_angles": "angles", "aug_equalization": "equalization",
-                "aug_keep_unequalized": "keep_unequalized", "aug_flip": "flip", "aug_border": "border"}
-        return cls(**{field: settings[key] for key, field in keys.items() if key in settings})
+    def from_profile(cls, profile) -> Options:
+        """Options from a run profile's ``aug_*`` settings (:class:`learnet_lite.profiles.Profile`)."""
+        return cls(angles=profile.aug_angles, equalization=profile.aug_equalization,
+                   keep_unequalized=profile.aug_keep_unequalized, flip=profile.aug_flip)
 
     @property
     def copies_per_image(self) -> int:

@@ -1,202 +1,26 @@
-"""Datasets: frame I/O in time order, and the four readers of the releases as they unpack.
+"""Datasets: the four readers of the releases as they unpack (data/README.md).
 
-A clip is a folder of frames. Time order is the order of the *number* in each frame's file
-name (``img10`` after ``img9``; ``EP01_5-05`` and ``EP01_5-5`` alike), never string order.
+Each reader turns a release's annotation sheet(s) and image folders into one clip table
+(:func:`load`), its frames listed in time order by :mod:`learnet_lite.frames`; what it finds
+on the way (defects, quirks, things that are no clip) is kept with the table.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import os
 import re
 from pathlib import Path
 
-import numpy as np
+import pandas as pd
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")
-_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file or row and what was expected."""
-
-
-def frame_number(path: str | Path) -> int:
-    """The frame number in a file name: the last run of digits in its stem
-    (``reg_img46.jpg`` -> 46, ``EP01_5-05.jpg`` -> 5, ``image000012.bmp`` -> 12)."""
-    stem = Path(path).stem
-    match = _LAST_NUMBER.search(stem)
-    if match is None:
-        raise DataError(f"{path}: expected a frame number in the file name, found none")
-    return int(match.group(1))
-
-
-def list_frames(folder: str | Path, keep=None) -> list[Path]:
-    """The image files of one clip folder, in time order (by frame number); ``keep`` (a
-    predicate on the path) picks some of them, e.g. the cropped ``reg_`` frames."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise DataError(f"{folder}: expected a folder of frames, found no such folder")
-    frames = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-              and (keep is None or keep(p))]
-    if not frames:
-        raise DataError(f"{folder}: expected image frames ({', '.join(IMAGE_SUFFIXES)}), found none")
-    numbered = sorted((frame_number(p), p.name, p) for p in frames)
-    seen: dict[int, str] = {}
-    for number, name, _ in numbered:
-        if number in seen:
-            raise DataError(f"{folder}: frames {seen[number]} and {name} have the same number {number}")
-        seen[number] = name
-    return [p for _, _, p in numbered]
-
-
-def read_frame(path: str | Path, color: bool = True) -> np.ndarray:
-    """One frame as uint8, RGB (H, W, 3) when ``color`` else grey (H, W)."""
-    import cv2
-
-    flag = cv2.IMREAD_COLOR if color else cv2.IMREAD_GRAYSCALE
-    image = cv2.imread(str(path), flag)
-    if image is None:
-        raise DataError(f"{path}: could not read this file as an image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if color else image
-
-
-def read_frames(frames, color: bool = True, channel_order: str = "RGB") -> np.ndarray:
-    """Read a clip: a folder (frames listed in time order) or a list of frame paths (kept in
-    the given order) -> uint8 array (T, H, W, 3) or (T, H, W). Every frame must have the
-    size and channel count of the first; the error names the first frame that differs.
-    ``channel_order="BGR"`` skips OpenCV's per-frame conversion to RGB (for callers that
-    convert once later, e.g. on a dynamic image, which is linear in the frames)."""
-    paths, rgb = _clip_paths(frames, channel_order)
-    import cv2
-
-    first = _imread(paths[0])
-    if first.ndim == 3 and first.shape[2] == 4:  # BGRA: converted frame by frame
-        first = _read_checked(paths[0], rgb)
-        clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
-        clip[0] = first
-        for i, path in enumerate(paths[1:], start=1):
-            clip[i] = _same_shape(_read_checked(path, rgb), first, path, paths[0])
-    else:
-        clip = np.empty((len(paths),) + first.shape, dtype=np.uint8)
-        clip[0] = first
-        for i, path in enumerate(paths[1:], start=1):
-            _decode_into(path, clip[i], paths[0])
-        if rgb and clip.ndim == 4:
-            for frame in clip:
-                cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
-    if not color and clip.ndim == 4:
-        code = cv2.COLOR_RGB2GRAY if rgb else cv2.COLOR_BGR2GRAY
-        clip = np.stack([cv2.cvtColor(f, code) for f in clip])
-    return clip
-
-
-def iter_frames(frames, channel_order: str = "RGB", buffers: int = 1):
-    """The frames of a clip one at a time, decoded and checked as :func:`read_frames` does
-    (colour), for reductions that need no whole clip in memory (a dynamic image is a
-    weighted sum of its frames). Frames are decoded into a ring of ``buffers`` reused
-    arrays, so only the last ``buffers`` frames yielded stay valid: copy a frame to keep it.
-    The first frame is the one every other must match in size and channels."""
-    if isinstance(buffers, bool) or not isinstance(buffers, int) or buffers < 1:
-        raise ValueError(f"buffers: expected a positive integer, got {buffers!r}")
-    paths, rgb = _clip_paths(frames, channel_order)
-    import cv2
-
-    first = _imread(paths[0])
-    if first.ndim == 3 and first.shape[2] == 4:
-        first = _read_checked(paths[0], rgb)
-        yield first
-        for path in paths[1:]:
-            yield _same_shape(_read_checked(path, rgb), first, path, paths[0])
-        return
-    convert = rgb and first.ndim == 3
-    ring = np.empty((min(buffers, len(paths)),) + first.shape, dtype=np.uint8)
-    ring[0] = first
-    for i, path in enumerate(paths):
-        frame = ring[i % len(ring)]
-        if i:
-            _decode_into(path, frame, paths[0])
-        if convert:
-            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
-        yield frame
-
-
-def _clip_paths(frames, channel_order: str) -> tuple[list[Path], bool]:
-    if channel_order not in ("RGB", "BGR"):
-        raise ValueError(f"channel_order: expected 'RGB' or 'BGR', got {channel_order!r}")
-    if isinstance(frames, (str, Path)):
-        paths = list_frames(frames)
-    else:  # Path(path) parses the path again: ~10 µs a frame, a tenth of decoding a small JPEG
-        paths = [p if isinstance(p, Path) else Path(p) for p in frames]
-    if not paths:
-        raise DataError("expected at least one frame, got an empty list")
-    return paths, channel_order == "RGB"
-
-
-def _decode_into(path: Path, dest: np.ndarray, first_path: Path) -> None:
-    """Decode a frame as stored straight into ``dest`` (the first frame's shape): no
-    per-frame allocation, and the destination is still in cache for whoever reads it next."""
-    import cv2
-
-    # That call leaves the buffer as it was for an unreadable file and raises on a frame of
-    # another shape, so both cases are read again the ordinary way to be named.
-    try:
-        if not cv2.haveImageReader(str(path)):
-            raise cv2.error
-        image = cv2.imread(str(path), dest, cv2.IMREAD_UNCHANGED)
-    except (cv2.error, TypeError):  # TypeError: an OpenCV before imread(path, dst, flags)
-        image = _imread(path)
-    _check_decoded(image, path)
-    _same_shape(image, dest, path, first_path)
-    if not np.shares_memory(image, dest):
-        dest[...] = image
-
-
-def _same_shape(image: np.ndarray, first: np.ndarray, path: Path, first_path: Path) -> np.ndarray:
-    if image.shape != first.shape:
-        raise DataError(f"{path}: expected a frame of shape {first.shape} like {first_path.name}, got {image.shape}")
-    return image
-
-
-def _check_decoded(image, path: Path) -> None:
-    if image is None or image.size == 0:
-        raise DataError(f"{path}: could not read this file as an image")
-    if image.dtype != np.uint8:
-        raise DataError(f"{path}: expected an 8-bit image, got {image.dtype}")
-
-
-def _imread(path: Path) -> np.ndarray:
-    """A frame as stored (BGR or grey, EXIF orientation ignored), checked to be 8-bit."""
-    import cv2
-
-    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    _check_decoded(image, path)
-    return image
-
-
-def _read_checked(path: Path, rgb: bool = True) -> np.ndarray:
-    """Read keeping the file's own channel count, so grey and colour frames are told apart."""
-    import cv2
-
-    image = _imread(path)
-    if image.ndim == 3 and image.shape[2] == 4:
-        image = cv2.cvtColor(image, cv2.COLOR_BGRA2RGB if rgb else cv2.COLOR_BGRA2BGR)
-    elif image.ndim == 3 and rgb:
-        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-    return image
-
-
-# --------------------------------------------------------------------------------------
-# The four readers: each release as it unpacks (data/README.md)
-# --------------------------------------------------------------------------------------
-
-import dataclasses  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-
-import pandas as pd  # noqa: E402
+from .frames import IMAGE_SUFFIXES, DataError, frame_number, list_frames, natural_key, read_frames
+from .profiles import CHOICES
 
 DATASETS = ("casme", "casme2", "casme_sq", "smic")
-LAYOUTS = ("cropped", "raw")
+LAYOUTS = CHOICES["layout"]
 COLUMNS = ["dataset", "subject", "clip", "emotion", "onset", "apex", "offset", "aus", "frames"]
 TWIN_MARKER = ".learnet-twin.json"   # written last by learnet_lite.synthetic: this folder is a twin
 
@@ -642,7 +466,7 @@ def _casme2(s, root, layout, findings, verify, sheet=None):
     cols = _columns_by_content(table, path)
     folder = _image_folder(s, root, layout)
     rows, seen = [], set()
-    for where, subj, name, onset, apex, offset, aus, label in _sheet_rows(path, table, cols, findings, seen):
+    for _where, subj, name, onset, apex, offset, aus, label in _sheet_rows(path, table, cols, findings, seen):
         subject = f"sub{subj:02d}"
         clip_where = f"{subject}/{name}"
         target = _inside(folder, subject, name)
@@ -684,19 +508,21 @@ def _casme(s, root, layout, findings, verify, sheet=None):
                               "both section sheets; name the one to read (sheet=...)")
         else:
             have = [str(p.relative_to(root)) for _, p in sections if p.is_file()]
-            raise _Unreadable(f"{root}: expected CASME's section sheets {', '.join(str(p.relative_to(root)) for _, p in sections)}"
+            raise _Unreadable(f"{root}: expected CASME's section sheets "
+                              f"{', '.join(str(p.relative_to(root)) for _, p in sections)}"
                               f" (found {have or 'neither'}) or one merged sheet at the top{_hint(s, root)}")
     # frames below each section (CASME_A/Section A/sub01/EP01_5/); some copies keep them in one
     # folder at the top instead (Cropped/, CASME_raw_selected/: MEB's arrangement)
     folders = [d for d, _ in sections if d.is_dir()] + [root / f for f in s.folders[layout] if (root / f).is_dir()]
     if not folders:
-        raise _Unreadable(f"{root}: expected the section folders {', '.join(str(d.relative_to(root)) for d, _ in sections)}"
+        raise _Unreadable(f"{root}: expected the section folders "
+                          f"{', '.join(str(d.relative_to(root)) for d, _ in sections)}"
                           f" or {s.folders[layout][0]}/, found none{_hint(s, root)}")
     rows, seen = [], set()
     for path in sheets:
         table = read_sheet(path)
         cols = _columns_by_content(table, path)
-        for where, subj, name, onset, apex, offset, aus, label in _sheet_rows(path, table, cols, findings, seen):
+        for _where, subj, name, onset, apex, offset, aus, label in _sheet_rows(path, table, cols, findings, seen):
             subject = f"sub{subj:02d}"
             clip_where = f"{subject}/{name}"
             base = _casme_clip_folder(folders, layout, subject, name)
@@ -962,7 +788,8 @@ def load(name: str, root: str | Path, layout: str = "cropped", on_error: str = "
         else:
             r["emotion"] = _norm_emotion(r["label"])
         if r["emotion"] not in classes:
-            findings.add("other-class", f"{r['subject']}/{r['clip']}", f"{r['label']!r} is not one of {', '.join(classes)}")
+            findings.add("other-class", f"{r['subject']}/{r['clip']}",
+                         f"{r['label']!r} is not one of {', '.join(classes)}")
             continue
         kept.append(r)
     if five is not None:
@@ -982,7 +809,7 @@ def load(name: str, root: str | Path, layout: str = "cropped", on_error: str = "
     for c in ("onset", "offset"):
         df[c] = df[c].astype(int)
     df["apex"] = df["apex"].astype("Int64")
-    df = df.sort_values(["subject", "clip"], key=lambda col: col.map(_natural_key)).reset_index(drop=True)
+    df = df.sort_values(["subject", "clip"], key=lambda col: col.map(natural_key)).reset_index(drop=True)
     marker = root / TWIN_MARKER
     twin = json.loads(marker.read_text()).get("settings") if marker.is_file() else None
     df.attrs.update(
@@ -994,16 +821,12 @@ def load(name: str, root: str | Path, layout: str = "cropped", on_error: str = "
     return df
 
 
-def _natural_key(text):
-    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text)))
-
-
 def apex_index(row) -> int:
     """Position of a clip's apex frame in its ``frames`` (by frame number, so frame gaps and
     clips not starting at the onset are handled), else the middle frame: the apex may be
     missing ('/', 0, SMIC) or outside the frames read (CAS(ME)^2 ``apex-outside``). ``row``:
     a ``load`` row as a Series or an ``itertuples`` tuple."""
-    frames = list(getattr(row, "frames"))
+    frames = list(row.frames)
     apex = getattr(row, "apex", None)
     if apex is not None and not pd.isna(apex):
         numbers = [frame_number(f) for f in frames]
@@ -1018,35 +841,6 @@ def findings(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "effect", "where", "message"])
 
 
-def counts_beside_table2(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
-    """Clips per class of a ``load`` result beside the paper's Table II (``dataset`` is the
-    Table II column: ``smic_2class`` for SMIC's two classes, which the text gives): class,
-    ours, paper, difference; a last row of totals. Label sets the paper did not use (CAS(ME)^2's
-    emotion column, SMIC's three folders) have no paper column values."""
-    from .paper import table
-
-    t2 = table("table2").set_index("emotion")
-    name = str(df["dataset"].iloc[0]) if len(df) and dataset is None else dataset
-    label_set = df.attrs.get("label_set", "table2")
-    column = name if name in t2.columns and label_set in ("table2", "2class") else None
-    release = "smic" if name == "smic_2class" else name
-    classes = classes_of(release, label_set) if release in SPECS else tuple(sorted(set(df["emotion"])))
-    ours = df["emotion"].value_counts() if len(df) else pd.Series(dtype=int)
-    rows = []
-    for c in classes:
-        paper = t2[column].get(c) if column else None
-        paper = None if paper is None or pd.isna(paper) else int(paper)
-        rows.append({"class": c, "ours": int(ours.get(c, 0)), "table2": paper,
-                     "difference": None if paper is None else int(ours.get(c, 0)) - paper})
-    total_paper = sum(r["table2"] for r in rows if r["table2"] is not None) if column else None
-    rows.append({"class": "total", "ours": int(len(df)), "table2": total_paper,
-                 "difference": None if total_paper is None else int(len(df)) - total_paper})
-    out = pd.DataFrame(rows)
-    for c in ("table2", "difference"):
-        out[c] = out[c].astype("Int64")
-    return out
-
-
 def left_out(df: pd.DataFrame) -> pd.DataFrame:
     """Every clip a ``load`` with ``on_error="skip"`` left out, and why (the defects), plus
     those outside the label set: where, kind, why."""
@@ -1055,54 +849,13 @@ def left_out(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["clip", "kind", "why"])
 
 
-def data_used(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every chapter's "data used" tables, from the clip tables it read (dataset key ->
-    ``load`` result) -> (one row per dataset, indexed by it: ``data`` (licensed copy or
-    synthetic twin), ``sheet`` (file and version), ``read as`` (layout, label set), the
-    ``clips`` read beside ``Table II``'s count, the clips ``left out`` for defects and those
-    of ``other class``es; every clip left out for a defect and why). Nothing is dropped
-    silently."""
-    rows, gone = [], []
-    for key, df in tables.items():
-        a = df.attrs
-        total = counts_beside_table2(df, key).iloc[-1]
-        out = left_out(df)
-        defect = out["kind"].isin(DEFECTS)
-        rows.append({
-            "dataset": key, "data": _kind(a),
-            "sheet": _sheet_read(a, ", ".join(Path(x).name for x in a.get("sheet") or [])),
-            "read as": f"{a.get('layout', '-')}, {a.get('label_set', 'table2')}",
-            "clips": int(total["ours"]), "Table II": total["table2"],
-            "left out": int(defect.sum()), "other class": int((~defect).sum()),
-        })
-        gone += [{"dataset": key, **r} for r in out[defect].to_dict("records")]
-    summary = pd.DataFrame(rows).set_index("dataset")
-    summary["Table II"] = summary["Table II"].astype("Int64")
-    return summary, pd.DataFrame(gone, columns=["dataset", "clip", "kind", "why"])
-
-
-def table2_beside(tables: dict) -> pd.DataFrame:
-    """Table II regenerated: per class (rows, a total last) and dataset, the paper's count
-    and ours with the difference where there is one ("42 (-1)"); "–" where the paper used no
-    such class."""
-    cols = {}
-    for key, df in tables.items():
-        t = counts_beside_table2(df, key).set_index("class")
-        cols[(key, "paper")] = t["table2"]
-        cols[(key, "ours")] = pd.Series([f"{o} ({d:+d})" if not pd.isna(d) and d else str(o)
-                                         for o, d in zip(t["ours"], t["difference"])], index=t.index)
-    wide = pd.DataFrame(cols)   # a class of another dataset only: NaN, shown "–" as in Table II
-    wide = wide.reindex([c for c in wide.index if c != "total"] + ["total"])
-    return wide.astype(object).where(wide.notna(), "–")
-
-
 def sources_sentence(tables: dict) -> str:
     """Which datasets a build read from licensed copies and which from twins, in words
     ("CASME-II: licensed copy; CASME-I, CAS(ME)^2, SMIC-HS: synthetic twins")."""
     groups: dict = {}
     for key, df in tables.items():
         title = SPECS["smic" if key == "smic_2class" else key].title if key in SPECS or key == "smic_2class" else key
-        groups.setdefault(_kind(df.attrs), []).append(title)
+        groups.setdefault(source_kind(df.attrs), []).append(title)
     return "; ".join(f"{', '.join(t)}: {k}{'s' if len(t) > 1 and k == 'synthetic twin' else ''}"
                      for k, t in sorted(groups.items()))
 
@@ -1111,15 +864,16 @@ def describe_source(df: pd.DataFrame) -> str:
     """One line: what a ``load`` result was read from (licensed copy or twin, sheet, layout)."""
     a = df.attrs
     what = "synthetic twin (not the licensed data)" if a.get("source") == "twin" else "licensed copy"
-    read = _sheet_read(a, ", ".join(a.get("sheet") or []))
+    read = sheet_read(a, ", ".join(a.get("sheet") or []))
     return f"{what} at {a.get('root')}: {read}, {a.get('layout')} frames in {a.get('image_folder')}/"
 
 
-def _kind(attrs) -> str:
+def source_kind(attrs) -> str:
+    """"licensed copy" or "synthetic twin": what a ``load`` result (its ``attrs``) was read from."""
     return "licensed copy" if attrs.get("source") == "licensed" else "synthetic twin"
 
 
-def _sheet_read(attrs, sheet: str) -> str:
+def sheet_read(attrs, sheet: str) -> str:
     """The sheet(s) read and their version, the version only where the name does not say it."""
     version = str(attrs.get("sheet_version", ""))
     if not sheet:
@@ -1152,7 +906,9 @@ def report(name: str, root: str | Path, layout: str = "cropped", label_set: str 
         lines.append(f"   sheets      {', '.join(a['sheets_found'])} found; read {', '.join(a['sheet'])} "
                      "(rule: data/README.md; --sheet picks another)")
     key = "smic_2class" if name == "smic" and label_set == "2class" else name
-    counts = counts_beside_table2(df, key)
+    from .tables import table2_counts
+
+    counts = table2_counts(df, key)
     lines.append(f"   label set   {label_set}: clips per class beside the paper's Table II")
     for r in counts.itertuples():
         paper = "-" if pd.isna(r.table2) else int(r.table2)
@@ -1176,70 +932,13 @@ def report(name: str, root: str | Path, layout: str = "cropped", label_set: str 
     return "\n".join(lines), len(df) > 0
 
 
-def add_cli(subparsers):
-    p = subparsers.add_parser(
-        "check-data", help="check a placed copy of a dataset: files, clips per class, every finding",
-        description="Read DATA_ROOT/<dataset> (or --root) the way the notebooks will and print, per dataset, "
-                    "the sheet and folders found, the clips per class beside Table II, every finding by kind "
-                    "(offset 0, apex missing, frames missing, folders without a row, ...) with its first rows, "
-                    "and what the notebooks will use. Exit 0 when every dataset is readable (findings only "
-                    "leave clips out), 1 when one cannot be read at all.")
-    p.add_argument("datasets", nargs="*", help="which datasets (default: all four; a dataset named here "
-                   "and missing from $DATA_ROOT is an error, one left to the default is read from its twin)")
-    p.add_argument("--root", help="folder holding one folder per dataset (default: $DATA_ROOT where it holds "
-                   "the dataset, else its twin)")
-    p.add_argument("--layout", choices=LAYOUTS, default="cropped")
-    p.add_argument("--label-set", choices=LABEL_SETS, default="table2",
-                   help="table2 (the paper's classes), or a release's own: CAS(ME)^2 emotion, SMIC 2class/3class")
-    p.add_argument("--sheet", help="the sheet file to read where several versions lie at the dataset's top "
-                   "(CASME II, CAS(ME)^2, a merged CASME sheet); with one dataset named")
-    p.add_argument("--verify", choices=("header", "full", "none"), default="header",
-                   help="how closely to check each frame (full decodes every frame)")
-    p.add_argument("--first", type=int, default=3, help="rows shown per kind of finding")
-    p.set_defaults(func=_cli_check)
-
-
-def _cli_check(args) -> int:
-    from .profiles import dataset_folder
-
-    named = bool(args.datasets)            # datasets named on the command line must be there
-    names = args.datasets or list(DATASETS)
-    if args.sheet and len(names) != 1:
-        raise SystemExit(f"--sheet {args.sheet!r}: name the one dataset it belongs to (e.g. check-data casme2 --sheet ...)")
-    data_root = os.environ.get("DATA_ROOT")
-    status = 0
-    for name in names:
-        s = spec(name)
-        if args.root:
-            folder, placed = Path(args.root) / name, True
-        else:
-            folder, placed = dataset_folder(name)
-        label_set = args.label_set if args.label_set in s.label_sets else "table2"
-        hint = _dataset_folder_hint(Path(args.root or data_root or folder.parent) / name)
-        if not placed:        # not in DATA_ROOT (or DATA_ROOT unset): the chapters read its twin
-            where = f"not in $DATA_ROOT ({Path(data_root) / name})" if data_root else "DATA_ROOT is not set"
-            print(f"== {s.title} ({name}): {where}; the chapters read its synthetic twin{hint}")
-            if hint or (named and data_root):
-                status = 1
-            if not folder.is_dir():
-                print(f"   (no twin at {folder} yet: `learnet-lite synth {name}` or any chapter makes it)")
-                continue
-        elif not folder.is_dir():
-            print(f"== {s.title} ({name}) at {folder}\n   cannot read: no such folder{hint}")
-            status = 1
-            continue
-        text, ok = report(name, folder, args.layout, label_set, args.verify, args.sheet, args.first)
-        print(text)
-        status |= 0 if ok else 1
-    return status
-
-
 RELEASE_FOLDER_NAMES = {"casme": ("CASME", "CASME1"), "casme2": ("CASME2", "CASME II", "CASME_II"),
                         "casme_sq": ("CAS(ME)^2", "CASME^2", "CAS(ME)2", "CASME_sq"), "smic": ("SMIC", "SMIC-HS")}
 
 
-def _dataset_folder_hint(folder: Path) -> str:
-    """A release folder under its own name beside where ours is expected."""
+def dataset_folder_hint(folder: Path) -> str:
+    """A release folder under its own name beside where ours is expected (``check-data``'s
+    hint: ``" (found <it>: rename it or link it as <folder>)"``, else ``""``)."""
     name = folder.name
     for other in RELEASE_FOLDER_NAMES.get(name, ()):
         cand = folder.parent / other

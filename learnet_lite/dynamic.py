@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -107,8 +106,8 @@ def _approximate_numpy(frames: np.ndarray, variant: str, dtype) -> np.ndarray:
     weights = rank_pooling_weights(T, variant).astype(dtype)
     out = np.empty((N,) + image_shape, dtype=dtype)
     # Convert and multiply a block of pixels at a time: the float copy of a (T, block) slice
-    # stays in cache, so each uint8 frame is read from memory once (5-10x faster than
-    # converting a whole clip first).
+    # stays in cache, so each uint8 frame is read from memory once, not once to convert the
+    # whole clip and again to pool it (benchmarks/bench_dynamic.py times both).
     block = int(np.clip(2**17 // T, 256, 16384))
 
     def pool(n: int) -> None:
@@ -250,14 +249,15 @@ def to_uint8(image, mode: str = "minmax") -> np.ndarray:
 
 
 # Frames decoded in a row, then pooled in a row: each step keeps its own code and data in
-# cache. On 280x340 JPEGs, pooling adds ~35% to decoding when it alternates frame by frame,
-# ~21% in groups of 8 and ~17% in groups of 16 (4.6 MB of buffers); longer groups gain no more.
+# cache, so pooling adds less to decoding than when the two alternate frame by frame; 16
+# frames (4.6 MB of buffers at 280x340) is where longer groups stop gaining
+# (benchmarks/bench_dynamic.py prints what pooling adds per group size).
 FOLDER_GROUP = 16
 
 
 def dynamic_image_from_folder(folder, variant: str = "bilen", dtype=np.float32) -> np.ndarray:
     """The approximate dynamic image of one clip folder, frames read in time order
-    (:func:`learnet_lite.datasets.iter_frames`, which checks every frame's size and
+    (:func:`learnet_lite.frames.iter_frames`, which checks every frame's size and
     channels against the first and names the file that differs); equal to
     ``dynamic_image(read_frames(folder), variant=variant)`` up to float rounding.
 
@@ -266,15 +266,16 @@ def dynamic_image_from_folder(folder, variant: str = "bilen", dtype=np.float32) 
     """
     import cv2
 
-    from .datasets import iter_frames, list_frames
+    from .frames import iter_frames, list_frames
 
     paths = list_frames(folder)
     weights = rank_pooling_weights(len(paths), variant)
     accumulate = np.float64 if np.dtype(dtype) == np.float64 else np.float32
     # OpenCV's fastest uint8 -> float multiply-add is the running average
-    # A <- (1 - a) A + a F (cv2.accumulateWeighted, 2-3x faster than cv2.addWeighted on
-    # uint8 + float). With c_j the partial sums of the weights in the order the frames are
-    # added, a_j = α_j / c_j keeps A = (1/c_j) Σ_{i<=j} α_i F_i, so c·A is the weighted sum.
+    # A <- (1 - a) A + a F (cv2.accumulateWeighted; benchmarks/bench_dynamic.py times it
+    # against cv2.addWeighted on uint8 + float). With c_j the partial sums of the weights in
+    # the order the frames are added, a_j = α_j / c_j keeps A = (1/c_j) Σ_{i<=j} α_i F_i, so
+    # c·A is the weighted sum.
     # Frame 1 is held out and added at the end (with it the bilen weights sum to 0, so the
     # last c_j would be 0); frames T..2 go backwards in time, so c_j are the suffix sums
     # Σ_{t>=k} α_t. α_t is negative before some t0 and positive from it on, so for k >= t0
@@ -293,8 +294,9 @@ def dynamic_image_from_folder(folder, variant: str = "bilen", dtype=np.float32) 
             cv2.accumulateWeighted(frame, image, alpha)
     depth = cv2.CV_64F if accumulate is np.float64 else cv2.CV_32F
     cv2.addWeighted(image, c[-1] if len(c) else 0.0, first, weights[0], 0.0, dst=image, dtype=depth)
-    # Pooling is linear, so OpenCV's BGR is flipped to RGB once, on the result (cvtColor:
-    # 4x faster than a reversed-view copy; it takes float32, not float64).
+    # Pooling is linear, so OpenCV's BGR is flipped to RGB once, on the result (cvtColor
+    # rather than a reversed-view copy, benchmarks/bench_dynamic.py times both; it takes
+    # float32, not float64).
     if image.ndim == 3:
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB) if image.dtype == np.float32 else image[..., ::-1]
     return np.ascontiguousarray(image, dtype=dtype)
@@ -311,8 +313,8 @@ def derive_folder(src, dst, *, variant: str = "bilen", force: bool = False, prog
     import cv2
     from tqdm import tqdm
 
-    from .datasets import IMAGE_SUFFIXES
-    from .profiles import temp_beside
+    from .files import replacing
+    from .frames import IMAGE_SUFFIXES
 
     src, dst = Path(src), Path(dst)
     if not src.is_dir():
@@ -325,35 +327,86 @@ def derive_folder(src, dst, *, variant: str = "bilen", force: bool = False, prog
     existing = [t for t in targets if t.exists()]
     if existing and not force:
         raise FileExistsError(
-            f"{len(existing)} dynamic image(s) already exist, e.g. {existing[0]}; pass force=True (--force) to replace them"
+            f"{len(existing)} dynamic image(s) already exist, e.g. {existing[0]}; "
+            "pass force=True (--force) to replace them"
         )
     written = []
     for clip, target in tqdm(list(zip(clips, targets)), desc="dynamic images", unit="clip", disable=not progress):
         image = to_uint8(dynamic_image_from_folder(clip, variant=variant))
         bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR) if image.ndim == 3 else image
-        with temp_beside(target, suffix=".tmp.png") as tmp:
+        with replacing(target, suffix=".tmp.png") as tmp:
             if not cv2.imwrite(tmp, bgr):
                 raise OSError(f"{tmp}: could not write the image")
-            Path(tmp).replace(target)
         written.append(target)
     return written
 
 
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "dynamic", help="write the dynamic image of every clip folder under SRC as PNGs under DST",
-        description=derive_folder.__doc__.split("\n\n")[0],
-    )
-    p.add_argument("src", help="folder whose sub-folders hold the frames of one clip each")
-    p.add_argument("dst", help="output folder for the PNG dynamic images")
-    p.add_argument("--variant", choices=VARIANTS, default="bilen",
-                   help="rank pooling weights: Bilen et al.'s closed form or the authors' code")
-    p.add_argument("--force", action="store_true", help="replace dynamic images that already exist")
-    p.set_defaults(func=_cli)
+# --- chapter 1's checks of the two weightings and of exact against approximate pooling
 
 
-def _cli(args) -> int:
+def correlation(a, b) -> float:
+    """Pearson correlation of two images (any arrays of the same size, flattened)."""
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+def weight_sums(T: int) -> dict:
+    """What chapter 1 cites of the two weightings: the sum of Bilen's weights for ``T``
+    frames (``bilen_sum``, 0 up to rounding; its absolute value, so no "-0.0"), that of the
+    authors' code (``learnet_sum``, T) and the latter's weights for two frames
+    (``learnet_w2``)."""
+    return {"bilen_sum": abs(float(round(rank_pooling_weights(T, "bilen").sum(), 12))),
+            "learnet_sum": float(rank_pooling_weights(T, "learnet").sum()),
+            "learnet_w2": [float(x) for x in rank_pooling_weights(2, "learnet")]}
+
+
+def appearance_leak(clip) -> tuple[dict, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """How much of a face's appearance each weighting lets into the dynamic image of
+    ``clip`` (T, H, W[, C]). -> (numbers, (Bilen's image, the authors' code's image, the mean
+    frame)); numbers: each image's correlation with the mean frame (``corr_bilen_mean``,
+    ``corr_code_mean``) and the largest magnitude of Bilen's image of a clip that does not
+    move, T copies of the first frame (``still_bilen_max``: 0 up to rounding)."""
+    clip = np.asarray(clip)
+    bilen, code = dynamic_image(clip, variant="bilen"), dynamic_image(clip, variant="learnet")
+    mean_frame = clip.astype(np.float32).mean(axis=0)
+    still = np.repeat(clip[:1], len(clip), axis=0)
+    numbers = {"corr_bilen_mean": correlation(bilen, mean_frame), "corr_code_mean": correlation(code, mean_frame),
+               "still_bilen_max": float(np.abs(dynamic_image(still, variant="bilen", dtype=np.float64)).max())}
+    return numbers, (bilen, code, mean_frame)
+
+
+def exact_vs_approximate(clip, max_side: int, Cs=(0.01, 0.1, 1.0, 10.0, 100.0)) -> tuple[dict, dict]:
+    """Approximate (Bilen) against exact rank pooling (Eq. 4, RankSVM) of ``clip`` resized so
+    that its longer side is at most ``max_side`` (the exact solver is slow), for each hinge
+    weight ``C`` (C ~ 1/delta: from "barely fit" to "order every pair"), each timed.
+
+    -> (numbers, sweep). numbers, as chapter 1 cites them: the side used (``exact_side``), the
+    pairs of frames each image orders (Eq. 2; ``approx_ordered``, ``exact_ordered`` at the
+    largest C), the correlation of the exact image with the approximate one at the largest and
+    the smallest C (``corr_exact_approx``, ``corr_smallC_approx``), and the times
+    (``exact_seconds``, ``approx_ms``, ``exact_slowdown``). sweep: ``small`` (the resized
+    clip), ``approx`` (its approximate image) and ``rows``, one dict per C (``C``,
+    ``seconds``, ``image``, ``agreement``: correlation with ``approx``, ``ordered``)."""
+    import time
+
+    import cv2
+
+    clip = np.asarray(clip)
+    H, W = clip.shape[1:3]
+    side = min(max_side, max(H, W))
+    size = (round(W * side / max(H, W)), round(H * side / max(H, W)))  # (width, height) for OpenCV
+    small = np.stack([cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in clip])
     start = time.perf_counter()
-    written = derive_folder(args.src, args.dst, variant=args.variant, force=args.force)
-    print(f"wrote {len(written)} dynamic image(s) to {args.dst} in {time.perf_counter() - start:.1f} s")
-    return 0
+    approx = dynamic_image(small, method="approximate")
+    t_approx = time.perf_counter() - start
+    rows = []
+    for C in Cs:
+        start = time.perf_counter()
+        d = dynamic_image(small, method="exact", C=C)
+        rows.append(dict(C=C, seconds=time.perf_counter() - start, image=d,
+                         agreement=correlation(d, approx), ordered=ranking_accuracy(small, d)))
+    last = rows[-1]
+    numbers = {"exact_side": int(side), "approx_ordered": ranking_accuracy(small, approx),
+               "exact_ordered": last["ordered"], "corr_exact_approx": last["agreement"],
+               "corr_smallC_approx": rows[0]["agreement"], "exact_seconds": float(last["seconds"]),
+               "approx_ms": float(1000 * t_approx), "exact_slowdown": float(last["seconds"] / max(t_approx, 1e-9))}
+    return numbers, {"small": small, "approx": approx, "rows": rows}

@@ -224,8 +224,8 @@ FRAME_NAME_SETS = (
 
 def check_frame_order(fn) -> None:
     """``fn(names) -> names``: frame file names in time order (by the number in the name),
-    against ``datasets.frame_number``; string order and digit-only keys are caught."""
-    from .datasets import frame_number
+    against ``frames.frame_number``; string order and digit-only keys are caught."""
+    from .frames import frame_number
 
     title = "Frames in time order"
     if not callable(fn):
@@ -259,19 +259,11 @@ def _learnet(num_classes: int = 8):
         return models.build("learnet", num_classes)
 
 
-def _trainable(module) -> int:
-    return int(sum(p.numel() for p in module.parameters() if p.requires_grad))
-
-
-def _with_buffers(module) -> int:
-    """Parameters plus float buffers (BatchNorm's running mean and variance)."""
-    return int(sum(p.numel() for p in module.parameters()) + sum(b.numel() for b in module.buffers()
-                                                                  if b.dtype.is_floating_point))
-
-
 def check_accretion_path_parameters(answer) -> None:
     """Trainable parameters of LEARNet's second lateral path *with* the two accretion
     layers it owns (Add-1.1, Add-2.1), counted by hand, against the built model."""
+    from . import models
+
     title = "Parameters of one accretion path"
     try:
         n = int(answer)
@@ -282,15 +274,16 @@ def check_accretion_path_parameters(answer) -> None:
     model = _learnet()
     path = model.path2
     adds = [model.accretion["add1_1"], model.accretion["add2_1"]]
-    convs = _trainable(path)
-    bn = sum(_trainable(a) for a in adds)
+    convs = models.count_parameters(path)
+    bn = sum(models.count_parameters(a) for a in adds)
     want = convs + bn
     if n == want:
         return _ok(title, f"{convs:,} in the three convolutions + {bn} in the two accretion BatchNorms = {want:,}.")
     import torch
 
     biases = sum(m.bias.numel() for m in path.modules() if isinstance(m, torch.nn.Conv2d))
-    running = sum(_with_buffers(a) - _trainable(a) for a in adds)
+    # the BatchNorms' running mean and variance (float buffers, not parameters)
+    running = sum(b.numel() for a in adds for b in a.buffers() if b.dtype.is_floating_point)
     if n == convs:
         _fail(f"{title}: {n:,} counts the three convolutions only; each accretion sum is followed by a "
               "BatchNorm with a trainable γ and β per channel.")
@@ -318,9 +311,10 @@ def check_accretion_block(block_class) -> None:
     channels = 6
     torch.manual_seed(0)
     mine, ref = block_class(channels), models.Accretion(channels)
-    if _trainable(mine) != _trainable(ref):
-        _fail(f"{title}: your block has {_trainable(mine)} trainable parameters, expected "
-              f"{_trainable(ref)} (a BatchNorm's γ and β for each of the {channels} channels of the sum).")
+    n_mine, n_ref = models.count_parameters(mine), models.count_parameters(ref)
+    if n_mine != n_ref:
+        _fail(f"{title}: your block has {n_mine} trainable parameters, expected "
+              f"{n_ref} (a BatchNorm's γ and β for each of the {channels} channels of the sum).")
     g = torch.Generator().manual_seed(0)
     a1 = torch.randn(4, channels, 5, 5, generator=g) * 2 + 1
     a2 = torch.randn(4, channels, 5, 5, generator=g) - 3
@@ -366,11 +360,11 @@ def check_accretion_block(block_class) -> None:
 def check_table1_mismatch(layer, parameters) -> None:
     """The row of the paper's Table I whose printed parameter count cannot belong to the
     authors' topology, and the count it should have (weights + biases), against
-    ``models.table1()``."""
-    from . import models
+    ``tables.table1()``."""
+    from . import tables
 
     title = "The mismatch in Table I"
-    table = models.table1()
+    table = tables.table1()
     rows = table[(table["layer"] != "Total") & table["paper_parameters"].notna()]
     wrong = rows[rows["difference"] != 0]
     known = {str(r).lower(): r for r in table["layer"] if r != "Total"}
@@ -379,7 +373,7 @@ def check_table1_mismatch(layer, parameters) -> None:
         _fail(f"{title}: {name!r} is not a row of Table I; rows: {', '.join(known.values())}.")
     # rows the paper prints a count for that the model contradicts (blank rows are omissions)
     if len(wrong) != 1:
-        raise RuntimeError(f"expected one contradicted row in models.table1(), found {list(wrong['layer'])}")
+        raise RuntimeError(f"expected one contradicted row in tables.table1(), found {list(wrong['layer'])}")
     target = wrong.iloc[0]
     if name != target["layer"]:
         row = table.set_index("layer").loc[name]
@@ -636,7 +630,7 @@ def check_amplitude_dial(prediction: str, accuracies: dict, chance: float, toler
     acc = np.array([float(accuracies[a]) for a in sorted(accuracies)])
     if amps[0] != 0:
         _fail(f"{title}: include amplitude 0 (no expression at all) as the control.")
-    if not ((0 <= acc) & (acc <= 1)).all():
+    if not ((acc >= 0) & (acc <= 1)).all():
         _fail(f"{title}: accuracies should be fractions in [0, 1], got {_fmt(acc)}")
     if acc[0] > chance + tolerance:
         _fail(f"{title}: at amplitude 0 your accuracy {acc[0]:.2f} is well above chance ({chance:.2f}); "

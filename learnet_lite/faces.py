@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets import DataError, read_frames
+from .frames import DataError, read_frames
 
 # alt2 finds every procedural face of the twins in a 30-face check where "default" found
 # 22 (tests/test_datasets.py re-checks the detection rate); both ship with OpenCV.

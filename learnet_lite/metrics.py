@@ -6,7 +6,8 @@
   averaged over the classes *present* in the ground truth, so that a rare class counts as
   much as a frequent one. As the micro-expression field reports them (MEGC), they are
   computed once on the predictions *pooled over all folds* (sum of the per-fold confusion
-  matrices), not averaged over folds: a LOSO fold holds one subject and often lacks classes.
+  matrices, :func:`results.pooled_confusion`), not averaged over folds: a LOSO fold holds
+  one subject and often lacks classes.
 * Confusion matrices: rows are the true class, columns the predicted class (scikit-learn's
   orientation); the class order is always passed explicitly and kept with the matrix.
 
@@ -69,17 +70,6 @@ def normalize_rows(cm) -> np.ndarray:
     cm = np.asarray(cm, dtype=float)
     sums = cm.sum(axis=1, keepdims=True)
     return np.divide(cm, sums, out=np.zeros_like(cm), where=sums > 0)
-
-
-def pool(matrices) -> np.ndarray:
-    """Sum per-fold confusion matrices (same class order) into one."""
-    matrices = [np.asarray(m, dtype=np.int64) for m in matrices]
-    if not matrices:
-        raise ValueError("pool: expected at least one confusion matrix, got none")
-    shapes = {m.shape for m in matrices}
-    if len(shapes) != 1 or matrices[0].ndim != 2 or matrices[0].shape[0] != matrices[0].shape[1]:
-        raise ValueError(f"pool: expected square matrices of one shape, got shapes {sorted(shapes)}")
-    return np.sum(matrices, axis=0)
 
 
 def scores_from_confusion(cm) -> dict:

@@ -6,7 +6,7 @@ downloaded), with their classifier sized for ``num_classes``; all take the paper
 112×112×3 input.
 
 LEARNet follows the authors' public Keras code, which is the one unambiguous statement of
-the topology (the paper's Table I does not add up, see :func:`table1`):
+the topology (the paper's Table I does not add up, see :func:`learnet_lite.tables.table1`):
 
 * stem: conv 3×3×16, stride 2 → 56×56×16;
 * four lateral paths from the stem, each conv 1×1×16 → 3×3×32 → 5×5×64, stride 2
@@ -23,8 +23,8 @@ Every conv has a ReLU. With 8 classes this is 1,866,824 trainable parameters.
 The paths' first convs (1×1, stride 2) read only every other pixel of the 56×56 stem map,
 so :meth:`LEARNet.forward` computes the stem at those pixels only (the same 3×3 kernel at
 stride 4: the same dot products, a quarter of the stem's work, no 56×56 map to store or
-back-propagate into); :meth:`LEARNet.lateral` and :func:`summary` still run every layer on
-its whole input, for the figures and the layer table.
+back-propagate into); :meth:`LEARNet.lateral` and :func:`learnet_lite.tables.layer_summary` still
+run every layer on its whole input, for the figures and the layer table.
 
 Where we follow Keras and where PyTorch (faithful to the authors' code wherever it changes
 the numbers a reader could observe):
@@ -52,15 +52,14 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 
-import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import paper
+from .profiles import CHOICES
 
 INPUT_SIZE = 112  # Sec. III-B / Table I: 112×112×3 dynamic images
-NAMES = ("learnet", "vgg16", "vgg19", "resnet18", "resnet34", "googlenet")
+NAMES = CHOICES["models"]   # the networks a profile may name (Table V's and LEARNet)
 
 # Keras BatchNormalization defaults (momentum 0.99 on the running mean => 0.01 here).
 KERAS_BN = dict(momentum=0.01, eps=1e-3)
@@ -151,7 +150,8 @@ class LEARNet(nn.Module):
         if downsample not in ("conv", "maxpool"):
             raise ValueError(f"downsample must be 'conv' (stride-2 convolution) or 'maxpool', got {downsample!r}")
         if final_map not in (3, 4):
-            raise ValueError(f"final_map must be 4 (Keras 'same' conv 5, the authors' code) or 3 ('valid'), got {final_map!r}")
+            raise ValueError("final_map must be 4 (Keras 'same' conv 5, the authors' code) or 3 ('valid'), "
+                             f"got {final_map!r}")
         self.options = dict(accretion=accretion, downsample=downsample, final_map=final_map, dropout=dropout)
         self.stem = _conv(in_channels, 16, 3, downsample)
         for p in range(1, 5):
@@ -159,7 +159,7 @@ class LEARNet(nn.Module):
         self.accretion = nn.ModuleDict()
         if accretion:
             for level, width in ((1, 16), (2, 32)):
-                for i, (dst, src) in enumerate(self.PAIRS, start=1):
+                for i in range(1, len(self.PAIRS) + 1):
                     self.accretion[f"add{level}_{i}"] = Accretion(width)
         self.concat_bn = nn.BatchNorm2d(4 * Path.widths[-1], **KERAS_BN)
         self.conv5 = _conv(256, 256, 3, downsample, padding="same" if final_map == 4 else "valid")
@@ -291,203 +291,3 @@ def count_layers(model: nn.Module) -> int:
         per_block = sum(isinstance(m, nn.Conv2d) for m in blocks[0].children())
         return 1 + per_block * len(blocks) + 1
     return sum(isinstance(m, (nn.Conv2d, nn.Linear)) for m in model.modules())
-
-
-def summary(model: nn.Module, batch_size: int = 1, size: int = INPUT_SIZE, depth: int = 3):
-    """The torchinfo per-layer summary (output shape, parameters) at the paper's input,
-    with LEARNet's every layer run as a module on its whole input (the full stem map)."""
-    import torchinfo
-
-    skip = getattr(model, "skip_unread_stem", None)
-    if skip is not None:
-        model.skip_unread_stem = False
-    try:
-        return torchinfo.summary(model, input_size=(batch_size, 3, size, size), depth=depth, verbose=0,
-                                 col_names=("output_size", "num_params"), row_settings=("var_names", "depth"),
-                                 device="cpu", mode="eval")
-    finally:
-        if skip is not None:
-            model.skip_unread_stem = skip
-
-
-def _layer_rows(model: nn.Module, size: int = INPUT_SIZE) -> dict[str, tuple[tuple[int, ...], int]]:
-    """Module name → (output shape without batch, trainable parameters of it and its
-    children), both read from the torchinfo summary."""
-    info = summary(model, size=size, depth=10)
-    names = {id(m): n for n, m in model.named_modules()}
-    shapes, leaf_params = {}, {}
-    for layer in info.summary_list:
-        name = names.get(id(layer.module))
-        if name is None:
-            continue
-        if layer.output_size:
-            shapes[name] = tuple(layer.output_size[1:])
-        if layer.is_leaf_layer:
-            leaf_params[name] = int(layer.trainable_params)
-    return {name: (shape, sum(n for leaf, n in leaf_params.items() if leaf == name or leaf.startswith(name + ".")))
-            for name, shape in shapes.items()}
-
-
-def table1(model: LEARNet | None = None, size: int = INPUT_SIZE) -> pd.DataFrame:
-    """Table I rebuilt from the module: one row per row of the paper's table, with the
-    output size and trainable parameter count (weights + biases, summed over the four paths
-    or the accretion layers of a row) measured by torchinfo, beside the paper's numbers
-    (``data/paper/table1.csv``), the difference, and a note on every mismatch."""
-    model = model if model is not None else build("learnet", 8)
-    rows = _layer_rows(model, size)
-
-    def out(name):
-        if name not in rows:
-            return "-"
-        c, h, w = rows[name][0] if len(rows[name][0]) == 3 else (rows[name][0][0], 1, 1)
-        return f"{h}×{w}×{c}"
-
-    def params(names):
-        return sum(rows[n][1] for n in names if n in rows)
-
-    adds = {lvl: [n for n in (f"accretion.add{lvl}_1", f"accretion.add{lvl}_2") if n in rows] for lvl in (1, 2)}
-    paths = {lvl: [f"path{p}.conv{lvl}" for p in range(1, 5)] for lvl in (2, 3, 4)}
-    # paper row -> modules of ours that implement it
-    layout = [("Input", []), ("Conv-1", ["stem"]), ("Conv-2", paths[2]), ("Add-1", adds[1]),
-              ("Conv-3", paths[3]), ("Add-2", adds[2]), ("Conv-4", paths[4]), ("Concat", []),
-              ("LRN", ["concat_bn"]), ("Conv-5", ["conv5"]), ("FC", ["fc.linear"]),
-              ("FC (classes)", ["classifier"])]
-    shape_of = {"Input": None, "Concat": "concat_bn"}
-    pub = paper.table("table1").set_index("layer")
-    records = []
-    for layer, mods in layout:
-        if layer == "Input":
-            output = f"{size}×{size}×3"
-        else:
-            output = out(shape_of.get(layer) or (mods[0] if mods else "-"))
-        n = params(mods)
-        p_out = pub["output"].get(layer, "—")
-        p_n = pub["parameters"].get(layer)
-        p_n = None if p_n is None or pd.isna(p_n) else int(p_n)
-        records.append(dict(layer=layer, module=", ".join(mods) or "-",
-                            output=output, parameters=n, paper_output=p_out,
-                            paper_parameters=p_n, difference=n - (p_n or 0)))
-    df = pd.DataFrame(records)
-    total = count_parameters(model)
-    df.loc[len(df)] = dict(layer="Total", module="", output="", parameters=total, paper_output="",
-                           paper_parameters=int(pub["parameters"].sum()),
-                           difference=total - int(pub["parameters"].sum()))
-    df["paper_parameters"] = df["paper_parameters"].astype("Int64")
-    df["mismatch"] = (df["difference"] != 0) | ((df["paper_output"] != df["output"]) & (df["paper_output"] != "—")
-                                                 & (df["layer"] != "Total"))
-    df["note"] = [_table1_note(r, model) for r in df.itertuples()]
-    return df
-
-
-def _table1_note(r, model: LEARNet) -> str:
-    if not r.mismatch:
-        return ""
-    if r.layer in ("Add-1", "Add-2") and r.module == "-":
-        return "ablation: no accretion layer"
-    if r.difference != 0:
-        return _TABLE1_NOTES[r.layer]
-    if model.options["downsample"] == "maxpool":
-        return "ablation: stride-1 conv + 2×2 max pooling ('same', rounds up)"
-    return _TABLE1_NOTES.get(r.layer, "output size differs")
-
-
-_TABLE1_NOTES = {
-    "Add-1": "paper lists no parameters; the authors' code puts a BatchNorm (γ, β) after each sum",
-    "Add-2": "paper lists no parameters; the authors' code puts a BatchNorm (γ, β) after each sum",
-    "LRN": "BatchNorm γ, β of the 256 concatenated channels",
-    "Conv-5": "ablation: 'valid' conv 5 gives a 3×3 map, the paper prints 4×4",
-    "FC": ("paper prints Conv-5's 589,824+256 again; that is a 2304→256 layer (a 3×3 final "
-           "map); the authors' 4×4 map flattens to 4096 → 4096·256+256"),
-    "FC (classes)": "no row in the paper: the classifier, 256·classes + classes",
-    "Total": "paper's Table I rows sum to this (≈ the 1.4M of Table V and the text)",
-}
-
-
-# Table V as the paper names its rows -> our builder names (ResNet: both depths, see table5)
-TABLE5_MODELS = (("VGG-16", "vgg16"), ("VGG-19", "vgg19"), ("GoogleNet", "googlenet"),
-                 ("ResNet", "resnet18"), ("ResNet", "resnet34"), ("LEARNet", "learnet"))
-
-
-def table5(num_classes: int = 1000, learnet_classes: int = 8) -> pd.DataFrame:
-    """Table V rebuilt: weight layers and trainable parameters (millions) of each network,
-    measured from the modules, beside the paper's column (``data/paper/table5.csv``).
-
-    The baselines are counted with the ImageNet head (``num_classes=1000``), which is how
-    the paper's 138M/144M/4M/11M figures arise (with a 112×112 input the torchvision
-    models end in adaptive pooling, so their count does not depend on the input size).
-    ResNet-18 and ResNet-34 are both shown: the paper's "34 layers, 11M" mixes them
-    (ResNet-18 has 11.7M parameters, ResNet-34 21.8M)."""
-    pub = paper.table("table5").set_index("network")
-    rows = []
-    for label, key in TABLE5_MODELS:
-        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
-            model = build(key, learnet_classes if key == "learnet" else num_classes)
-        n = count_parameters(model)
-        rows.append(dict(network=label, model=key, layers=count_layers(model), parameters=n,
-                         millions=round(n / 1e6, 2), paper_layers=int(pub.loc[label, "layers"]),
-                         paper_millions=float(pub.loc[label, "parameters_millions"])))
-    df = pd.DataFrame(rows)
-    df["difference_millions"] = (df["millions"] - df["paper_millions"]).round(2)
-    df["layers_match"] = df["layers"] == df["paper_layers"]
-    # agreement to the paper's precision: one unit of its last printed digit (it prints
-    # whole millions, and 1.4 for LEARNet; 11.7M printed as 11 is truncation, not error)
-    unit = df["paper_millions"].map(lambda m: 1.0 if float(m).is_integer() else 0.1)
-    df["parameters_match"] = (df["millions"] - df["paper_millions"]).abs() < unit
-    return df
-
-
-def graph(model: LEARNet, size: int = INPUT_SIZE) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """The LEARNet data flow read off a module, for drawing Fig. 2: nodes (``name``,
-    ``label`` with kernel, width and output size, ``params``, grid position ``x``/``y``) and
-    edges ``(from, to)``. Paths are rows 1–4 and levels are columns; an accretion node sits
-    between two levels in the row of the path it feeds. An ablated module draws as it is
-    (no accretion nodes when ``accretion=False``)."""
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        maps = model.lateral(torch.zeros(1, 3, size, size))
-        head = model.conv5(model.concat_bn(maps["concat"]))
-    model.train(was_training)
-
-    def hw(t):
-        return f"{t.shape[-2]}×{t.shape[-1]}×{t.shape[1]}"
-
-    def nparams(module):
-        return count_parameters(module)
-
-    nodes, edges = [], []
-    mid = 2.5  # vertical centre of the four path rows
-
-    def node(name, label, x, y, params=0):
-        nodes.append(dict(name=name, label=label, x=x, y=y, params=params))
-
-    stem = model.stem.conv
-    node("input", f"input\n{size}×{size}×3", 0, mid)
-    node("stem", f"stem conv {stem.kernel_size[0]}×{stem.kernel_size[1]}×{stem.out_channels}\n{hw(maps['stem'])}",
-         1, mid, nparams(model.stem))
-    edges.append(("input", "stem"))
-    feeds = {p: "stem" for p in range(1, 5)}
-    for level in (1, 2, 3):
-        x = 2 * level
-        for p in range(1, 5):
-            block = getattr(model, f"path{p}")[level - 1]
-            k = block.conv.kernel_size[0]
-            name = f"p{p}.{level}"
-            node(name, f"path {p}: conv {k}×{k}×{block.conv.out_channels}\n{hw(maps[name])}", x, p, nparams(block))
-            edges.append((feeds[p], name))
-            feeds[p] = name
-        if level < 3:
-            for i, (dst, src) in enumerate(LEARNet.PAIRS, start=1):
-                key = f"add{level}_{i}"
-                if key not in maps:
-                    continue
-                node(key, f"accretion + BN\n{hw(maps[key])}", x + 1, dst, nparams(model.accretion[key]))
-                edges += [(f"p{src}.{level}", key), (f"p{dst}.{level}", key)]
-                feeds[dst] = key
-    node("concat", f"concat + BN\n{hw(maps['concat'])}", 7, mid, nparams(model.concat_bn))
-    edges += [(feeds[p], "concat") for p in range(1, 5)]
-    node("conv5", f"conv 5 3×3×256\n{hw(head)}", 8, mid, nparams(model.conv5))
-    node("fc", f"FC {model.fc.linear.out_features}\n+ dropout", 9, mid, nparams(model.fc))
-    node("classifier", f"FC {model.classifier.out_features}\n(classes)", 10, mid, nparams(model.classifier))
-    edges += [("concat", "conv5"), ("conv5", "fc"), ("fc", "classifier")]
-    return pd.DataFrame(nodes), edges

@@ -5,8 +5,6 @@ Every regenerated table shows these beside ours; nothing here is computed.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from .profiles import REPO_ROOT

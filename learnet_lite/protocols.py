@@ -33,8 +33,9 @@ import numpy as np
 import pandas as pd
 
 from . import augment
+from .profiles import CHOICES
 
-PROTOCOLS = ("paper", "paper-leaky", "loso")
+PROTOCOLS = CHOICES["protocols"]   # the random 80:20 split, the same with leaky augmentation, LOSO
 PARTS = ("train", "val", "test")
 
 
@@ -111,11 +112,14 @@ def split(df: pd.DataFrame, protocol: str, seed: int = 0, *, test_size: float = 
 _NO_AUGMENTATION = {"equalization": None}
 
 
-def split_for(df: pd.DataFrame, protocol: str, settings: dict, seed: int = 0) -> list[Fold]:
-    """:func:`split` with a run profile's ``test_size``, ``val_size`` and ``aug_*`` keys."""
-    return split(df, protocol, seed, test_size=settings.get("test_size", 0.2),
-                 val_size=settings.get("val_size", 0.3),
-                 augmentation=augment.Options.from_settings(settings))
+def split_for(df: pd.DataFrame, protocol: str, profile, seed: int = 0) -> list[Fold]:
+    """:func:`split` with a run profile's ``test_size``, ``val_size`` and ``aug_*`` settings
+    (``profile``: a :class:`learnet_lite.profiles.Profile` or a profile's name)."""
+    from .profiles import load
+
+    p = load(profile)
+    return split(df, protocol, seed, test_size=p.test_size, val_size=p.val_size,
+                 augmentation=augment.Options.from_profile(p))
 
 
 def _train_copies(sources, opts) -> pd.DataFrame:

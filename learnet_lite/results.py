@@ -1,11 +1,12 @@
-"""Run records and the tables made from them (Tables III and IV, Figs. 7–10).
+"""Run records: written, read back, marked by the data they were made on, aggregated.
 
 One JSON record per run (dataset, protocol, model, profile, seed, fold): its metrics
 (:mod:`metrics`), confusion matrix with class order, sizes, dynamic-image variant and its
 provenance (git commit and dirty flag, package versions, device, wall time). Records are
 written atomically and never overwritten without ``force``; their path follows from the
-run's identity, so a grid run skips what is already recorded (:func:`exists`). Tables are
-aggregated from records (:func:`aggregate`), never typed in.
+run's identity, so a grid run skips what is already recorded (:func:`record_path`).
+Tables are aggregated from records (:func:`aggregate`), never typed in; the paper's Tables III-IV
+and Figs. 7-10 beside them are made in :mod:`tables`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import metrics
-from .profiles import REPO_ROOT, temp_beside
+from . import inputs, metrics
+from .files import write_json_atomic
+from .profiles import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "data" / "results"
 IDENTITY = ("dataset", "protocol", "model", "profile", "variant", "seed", "fold")
@@ -45,11 +47,6 @@ def record_path(folder, dataset, protocol, model, profile, variant, seed, fold) 
             / f"{variant}-seed{int(seed)}-fold{int(fold):03d}.json")
 
 
-def exists(folder, **identity) -> bool:
-    """True if the run with this identity (see :data:`IDENTITY`) is already recorded."""
-    return record_path(folder, **_identity(identity)).is_file()
-
-
 def make_record(*, dataset, protocol, model, profile, variant, seed, fold, y_true, y_pred,
                 labels, sizes: dict, device: str, wall_time_s: float, n_folds: int = 1,
                 test_subject=None, extra: dict | None = None) -> dict:
@@ -69,7 +66,7 @@ def make_record(*, dataset, protocol, model, profile, variant, seed, fold, y_tru
         "sizes": {str(k): _plain(v) for k, v in sizes.items()},
         "device": str(device),
         "wall_time_s": float(wall_time_s),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "git": git_state(),
         "versions": versions(),
         "extra": json.loads(json.dumps(extra or {}, default=_json_default)),
@@ -77,29 +74,14 @@ def make_record(*, dataset, protocol, model, profile, variant, seed, fold, y_tru
 
 
 def write(record: dict, folder=RESULTS_DIR, force: bool = False) -> Path:
-    """Write ``record`` to its :func:`record_path` atomically (temp file in the same folder,
-    then a rename), refusing to replace an existing record unless ``force``."""
+    """Write ``record`` to its :func:`record_path` atomically (:func:`files.write_json_atomic`),
+    refusing to replace an existing record unless ``force``."""
     path = record_path(folder, **_identity(record))
-    exists = FileExistsError(f"{path}: a record of this run already exists; "
-                             "pass force=True (--force) to overwrite it")
-    with temp_beside(path) as tmp:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=1, default=_json_default)
-            fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if force:
-            os.replace(tmp, path)
-        else:
-            try:
-                os.link(tmp, path)  # atomic and never clobbers: fails if the record exists
-            except FileExistsError:
-                raise exists from None
-            except OSError:  # file system without hard links
-                if path.exists():
-                    raise exists from None
-                os.replace(tmp, path)
-    return path
+    try:
+        return write_json_atomic(path, record, overwrite=force, default=_json_default)
+    except FileExistsError:
+        raise FileExistsError(f"{path}: a record of this run already exists; "
+                              "pass force=True (--force) to overwrite it") from None
 
 
 def read(path) -> dict:
@@ -119,9 +101,15 @@ def load_records(folder=RESULTS_DIR) -> pd.DataFrame:
     """Every record under ``folder`` (recursively), one row each: identity, metrics,
     confusion/labels, sizes (``train_clips``, ...), provenance, ``data_fingerprint`` (the
     ``sha256`` of the data it was made on; None for records that predate fingerprints) and
-    the file's ``path``."""
+    the file's ``path``; an empty table where ``folder`` is missing."""
+    return read_records(sorted(Path(folder).rglob("*.json")))
+
+
+def read_records(paths) -> pd.DataFrame:
+    """The records at ``paths`` (e.g. those :func:`experiment.run` returns), one row each, as
+    :func:`load_records` makes them."""
     rows = []
-    for path in sorted(Path(folder).rglob("*.json")):
+    for path in paths:
         r = read(path)
         row = {k: r[k] for k in IDENTITY}
         row.update(n_folds=r.get("n_folds", 1), test_subject=r.get("test_subject"), **r["metrics"])
@@ -157,7 +145,8 @@ def data_status(records: pd.DataFrame, current: dict) -> pd.Series:
     where the record has none; None where ``current`` does not name its dataset (not checked)."""
     if records.empty:
         return pd.Series([], dtype=object)
-    fingerprints = records["data_fingerprint"] if "data_fingerprint" in records else pd.Series(None, index=records.index)
+    fingerprints = (records["data_fingerprint"] if "data_fingerprint" in records
+                    else pd.Series(None, index=records.index))
 
     def status(dataset, fingerprint):
         if not isinstance(fingerprint, str):
@@ -175,14 +164,26 @@ def data_label(statuses) -> str | None:
     n/m" (n of its m records not shown to be made on the data now in use; short, so that
     Tables III-IV stay narrow), or None (not checked)."""
     statuses = list(statuses)
-    return _data_label(sum(s in ("other data", "no fingerprint") for s in statuses), len(statuses),
+    return data_label_of(sum(s in ("other data", "no fingerprint") for s in statuses), len(statuses),
                        bool(statuses) and all(s is not None for s in statuses))
 
 
-def _data_label(other: int, total: int, checked: bool) -> str | None:
+def data_label_of(other: int, total: int, checked: bool) -> str | None:
+    """:func:`data_label` of ``total`` records, ``other`` of them not made on the data now in use
+    (``checked``: every one was compared with the data now in use)."""
     if other:
         return f"other {other}/{total}"
     return "current" if checked and total else None
+
+
+def current_data(records: pd.DataFrame, profile) -> dict:
+    """dataset -> the fingerprint of the data ``profile`` reads now
+    (:func:`inputs.current_fingerprints`), for the datasets whose ``records`` carry one (a
+    record without a fingerprint is marked "no fingerprint" by :func:`data_status` in any case)."""
+    if records.empty:
+        return {}
+    fingerprinted = records.loc[records["data_fingerprint"].notna(), "dataset"]
+    return inputs.current_fingerprints(profile, sorted(set(fingerprinted)))
 
 
 def pooled_confusion(records: pd.DataFrame) -> tuple[np.ndarray, list]:
@@ -293,187 +294,3 @@ def _json_default(value):
         raise TypeError(f"run record: cannot store a {type(value).__name__} as JSON")
     return plain
 
-
-# the paper's "ResNet" (Table V: 34 layers but 11M parameters, ResNet-18's size) -> ours
-PAPER_MODEL_ALIASES = {"resnet": "resnet18"}
-
-
-def beside_paper(table: pd.DataFrame, paper_rows: pd.DataFrame, protocols=("paper", "paper-leaky", "loso"),
-                 aliases: dict | None = None) -> pd.DataFrame:
-    """The paper's accuracy (``data/paper/table3.csv``/``table4.csv`` rows) beside ours:
-    one row per paper row, per protocol our ``acc_<protocol>`` (mean over repeats, percent),
-    ``std_<protocol>``, ``diff_<protocol>`` (ours minus the paper's), ``uf1_<protocol>``,
-    ``uar_<protocol>`` (pooled) and ``repeats_<protocol>``; NaN where not run, listed in
-    ``not_run``. Where ``table`` says which records were made on the data now in use
-    (:func:`aggregate` with ``current``): ``data_<protocol>`` and ``data`` over the row's
-    protocols, "current" or "other data (n of m records)". Quoted handcrafted rows stay, with
-    nothing of ours beside them."""
-    aliases = {**PAPER_MODEL_ALIASES, **(aliases or {})}
-    rows = []
-    for p in paper_rows.to_dict("records"):
-        row = dict(p)
-        model = p.get("model")
-        model = aliases.get(model, model) if isinstance(model, str) and model else None
-        row["our_model"] = model
-        not_run, other, total, checked = [], 0, 0, True
-        for protocol in protocols:
-            hit = pd.DataFrame()
-            if model is not None and not table.empty:
-                hit = table[(table["dataset"] == p["dataset"]) & (table["model"] == model)
-                            & (table["protocol"] == protocol)]
-            if len(hit) > 1:
-                raise ValueError(f"beside_paper: {len(hit)} result rows for {p['dataset']}/{model}/{protocol} "
-                                 f"(profiles {sorted(hit['profile'])}, variants {sorted(hit['variant'])}); "
-                                 "select one profile and variant first")
-            if len(hit) == 1:
-                h = hit.iloc[0]
-                acc = 100 * h["accuracy_mean"]
-                row.update({f"acc_{protocol}": acc, f"std_{protocol}": 100 * h["accuracy_std"],
-                            f"diff_{protocol}": acc - p["accuracy"], f"uf1_{protocol}": h["uf1_pooled"],
-                            f"uar_{protocol}": h["uar_pooled"], f"repeats_{protocol}": int(h["repeats"]),
-                            f"data_{protocol}": h.get("data")})
-                if pd.isna(h.get("other_data")):
-                    checked = False
-                else:
-                    other, total = other + int(h["other_data"]), total + int(h["runs"])
-            else:
-                row.update({f"{k}_{protocol}": float("nan") for k in ("acc", "std", "diff", "uf1", "uar", "repeats")})
-                row[f"data_{protocol}"] = None
-                if model is not None:
-                    not_run.append(protocol)
-        row["data"] = _data_label(other, total, checked)
-        row["not_run"] = ",".join(not_run)
-        rows.append(row)
-    return pd.DataFrame(rows)
-
-
-def paper_figure(number: int) -> pd.DataFrame:
-    """The paper's Fig. 7-10 confusion matrix as printed, as a square table: index = the
-    printed "TRUE LABEL" axis, columns = the printed "PREDICTED LABEL" axis (see the notes
-    in ``data/paper/fig<number>.csv`` on why the printed titles may be swapped)."""
-    from . import paper
-
-    fig = paper.table(f"fig{number}")
-    order = list(dict.fromkeys(fig["true"]))
-    return fig.pivot(index="true", columns="predicted", values="value").loc[order, order]
-
-
-def add_cli(subparsers) -> None:
-    """``learnet-lite tables``: the tables aggregated from the run records."""
-    p = subparsers.add_parser("tables", help="aggregate run records into tables (mean ± std over repeats, pooled UF1/UAR)",
-                              description=aggregate.__doc__.splitlines()[0])
-    p.add_argument("--results", default=str(RESULTS_DIR), help="folder of run records (default: %(default)s)")
-    p.add_argument("--profile", help="only records of this profile")
-    p.add_argument("--csv", help="also write the table to this CSV file (atomically)")
-    p.set_defaults(func=_tables_command)
-
-
-def _tables_command(args) -> int:
-    folder = Path(args.results)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder of run records")
-    records = load_records(folder)
-    if args.profile:
-        records = records[records["profile"] == args.profile]
-    table = aggregate(records)
-    if table.empty:
-        print(f"no run records under {folder}" + (f" for profile {args.profile}" if args.profile else ""))
-        return 0
-    shown = table[list(GROUP) + ["repeats", "complete", "accuracy_mean", "accuracy_std", "uf1_pooled", "uar_pooled"]]
-    print(shown.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
-    if args.csv:
-        out = Path(args.csv)
-        tmp = out.with_name(f".{out.name}.tmp")
-        table.to_csv(tmp, index=False)
-        os.replace(tmp, out)
-    return 0
-
-
-# the paper's class abbreviations in Figs. 7-10 -> the class names of our records
-PAPER_CLASS_NAMES = {"happy": "happiness", "sad": "sadness"}
-
-
-def fill_command(profile: str, dataset: str, model: str, protocols) -> str:
-    """The command that records the missing runs of one table cell group."""
-    return (f"learnet-lite reproduce --profile {profile} --datasets {dataset} --models {model} "
-            f"--protocols {' '.join(protocols)}")
-
-
-# a paper row's (dataset, classes) -> the dataset of our records where the paper ran a dataset
-# with other classes than Table II's: Table IV's 2-class SMIC (SMIC-I), experiment.LABEL_SETS
-CLASS_SET_DATASETS = {("smic", 2): "smic_2class"}
-
-
-def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "bilen",
-                protocols=("paper", "paper-leaky", "loso"), current: dict | None = None) -> pd.DataFrame:
-    """Table III (``"table3"``) or IV (``"table4"``) beside our runs of one profile and input
-    variant (:func:`beside_paper`). Each paper row's ``dataset`` becomes the dataset of our
-    records it compares with (:data:`CLASS_SET_DATASETS`: Table IV's 2-class rows ->
-    ``smic_2class``; the printed name stays in ``paper_dataset``). A row whose class count
-    still differs from our records' gets no numbers of ours; ``fill`` names the command that
-    records whatever of a CNN row was not run (empty for the quoted handcrafted rows);
-    ``current`` (dataset -> sha256 of the data now in use) fills ``data`` (:func:`beside_paper`)."""
-    from . import paper
-
-    rows = paper.table(name)
-    rows.insert(rows.columns.get_loc("dataset") + 1, "paper_dataset", rows["dataset"])
-    rows["dataset"] = [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(rows["dataset"], rows["classes"])]
-    sel = records
-    if not records.empty:
-        sel = records[(records["profile"] == profile) & (records["variant"] == variant)]
-    table = aggregate(sel, current) if not sel.empty else pd.DataFrame(columns=list(GROUP))
-    out = beside_paper(table, rows, protocols)
-    n_classes = {d: len(g["labels"].iloc[0]) for d, g in sel.groupby("dataset")} if not sel.empty else {}
-    fills = []
-    for i, row in out.iterrows():
-        model = row["our_model"]
-        if not isinstance(model, str) or not model:  # a quoted handcrafted row
-            fills.append("")
-            continue
-        ours = n_classes.get(row["dataset"])
-        if ours is not None and int(row["classes"]) != ours:
-            for p in protocols:
-                for k in ("acc", "std", "diff", "uf1", "uar", "repeats"):
-                    out.at[i, f"{k}_{p}"] = float("nan")
-                out.at[i, f"data_{p}"] = None
-            out.at[i, "data"] = None
-            out.at[i, "not_run"] = ",".join(protocols)
-            fills.append(f"not run: our {row['dataset']} records have {ours} classes, this row {int(row['classes'])}")
-            continue
-        missing = [p for p in protocols if pd.isna(row[f"acc_{p}"])]
-        fills.append(fill_command(profile, row["dataset"], model, missing) if missing else "")
-    out["fill"] = fills
-    return out
-
-
-def confusion_beside_paper(number: int, records: pd.DataFrame, profile: str, variant: str = "bilen",
-                           model: str = "learnet", prefer=("paper", "loso", "paper-leaky")):
-    """Fig. ``number`` (7-10) as printed and our pooled confusion in the same class order
-    and orientation (rows = the printed 'PREDICTED LABEL' axis, columns = 'TRUE LABEL';
-    each column a true class, normalised to sum 1). Returns ``(paper, ours, protocol)``;
-    ``ours`` is None when no record of the dataset exists (then ``protocol`` is None)."""
-    printed = paper_figure(number)  # index true, columns predicted
-    from . import paper
-
-    dataset = str(paper.table(f"fig{number}")["dataset"].iloc[0])
-    paper_view = printed.T  # rows predicted, columns true: as printed
-    names = [PAPER_CLASS_NAMES.get(c, c) for c in paper_view.columns]
-    sel = pd.DataFrame()
-    if not records.empty:
-        sel = records[(records["profile"] == profile) & (records["variant"] == variant)
-                      & (records["model"] == model) & (records["dataset"] == dataset)]
-    for protocol in prefer:
-        runs = sel[sel["protocol"] == protocol] if not sel.empty else sel
-        if runs.empty:
-            continue
-        cm, labels = pooled_confusion(runs)
-        pos = {c: i for i, c in enumerate(labels)}
-        full = np.zeros((len(names), len(names)))
-        for a, ta in enumerate(names):
-            for b, tb in enumerate(names):
-                if ta in pos and tb in pos:
-                    full[a, b] = cm[pos[ta], pos[tb]]  # rows true, columns predicted
-        rates = metrics.normalize_rows(full).T  # -> rows predicted, columns true
-        ours = pd.DataFrame(rates, index=paper_view.index, columns=paper_view.columns)
-        return paper_view, ours, protocol
-    return paper_view, None, None

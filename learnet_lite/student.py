@@ -19,7 +19,7 @@ into place; an existing ``student/`` is replaced only if this command made it.
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
 import shutil
 import subprocess
@@ -27,6 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from .files import temp_folder_beside
 from .profiles import REPO_ROOT
 
 SOLUTION_TAG = "solution"
@@ -109,15 +110,9 @@ def student_notebook(nb, where: str = "notebook", clear_outputs: bool = True):
     return out
 
 
-def _write_atomic_nb(nb, path: Path) -> None:
-    import nbformat
-
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, tmp)
-    tmp.replace(path)
-
-
-def _toc_files(root: Path) -> list[str]:
+def toc_files(root: Path = REPO_ROOT) -> list[str]:
+    """The pages of the book's table of contents (``root/_toc.yml``), in its order, as
+    written there (``book/02_data``)."""
     import yaml
 
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
@@ -141,8 +136,9 @@ def _toc_files(root: Path) -> list[str]:
 PER_DATASET = ("04_training",)
 
 
-def _source_of(name: str) -> tuple[str, dict]:
-    """The notebook and parameters behind book page ``name``."""
+def notebook_of(name: str) -> tuple[str, dict]:
+    """The notebook and parameters behind book page ``name`` (``04_training_casme2`` ->
+    ``("04_training", {"dataset": "casme2"})``)."""
     for stem in PER_DATASET:
         if name.startswith(stem + "_"):
             return stem, {"dataset": name[len(stem) + 1:]}
@@ -157,7 +153,7 @@ def _executed(name: str, executed_dir: Path, profile: str, workdir: Path, root: 
         return path
     import papermill as pm
 
-    source, params = _source_of(name)
+    source, params = notebook_of(name)
     out = workdir / f"{name}.executed.ipynb"
     print(f"student: {path} not found; executing notebooks/{source}.ipynb (profile {profile})")
     pm.execute_notebook(str(root / "notebooks" / f"{source}.ipynb"), str(out),
@@ -185,10 +181,8 @@ def _leaked(text: str, lines: set[str]) -> str | None:
 
     plain = html.unescape(re.sub(r"<[^>]+>", "", text))
     if text.lstrip().startswith("{"):
-        try:  # a notebook: search the cell sources as written, not JSON-escaped
+        with contextlib.suppress(ValueError):  # a notebook: search the cell sources as written, not JSON-escaped
             plain = "\n".join("".join(c.get("source", "")) for c in json.loads(text).get("cells", []))
-        except ValueError:
-            pass
     return next((ln for ln in sorted(lines) if ln in plain), None)
 
 
@@ -204,9 +198,7 @@ def build(out: str | Path = REPO_ROOT / "student", *, profile: str = "book", boo
     executed_dir = Path(executed_dir) if executed_dir is not None else root / "book"
     if out.exists() and not (out / MARKER).is_file() and (not out.is_dir() or any(out.iterdir())):
         raise FileExistsError(f"{out} exists and was not written by 'learnet-lite student'; move it away first")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with temp_folder_beside(out) as tmp:  # the edition appears whole or not at all
         sources = sorted((root / "notebooks").glob("[0-9]*.ipynb"))
         (tmp / "notebooks").mkdir()
         if (root / "notebooks" / "params").is_dir():
@@ -217,7 +209,7 @@ def build(out: str | Path = REPO_ROOT / "student", *, profile: str = "book", boo
             solutions |= solution_lines(nb)
             student = student_notebook(nb, where=str(src.relative_to(root)))
             n_checks += sum(is_check(c) for c in student.cells)
-            _write_atomic_nb(student, tmp / "notebooks" / src.name)
+            nbformat.write(student, tmp / "notebooks" / src.name)
         if book:
             _build_book(tmp, executed_dir, profile, quiet, root)
         leaks = [(p, line) for p in tmp.rglob("*") if p.suffix in (".ipynb", ".html") and p.is_file()
@@ -226,16 +218,6 @@ def build(out: str | Path = REPO_ROOT / "student", *, profile: str = "book", boo
             raise StudentEditionError(f"solution code left in the student edition: {leaks[0][1]!r} in {leaks[0][0]}")
         (tmp / "README.md").write_text(_README.format(n=len(sources), checks=n_checks), encoding="utf-8")
         (tmp / MARKER).write_text("written by 'learnet-lite student'; replaced on the next run\n", encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
 
 
@@ -273,7 +255,7 @@ def _copy_entries(src: Path, executed_dir: Path, profile: str, root: Path, work:
     without solutions."""
     import nbformat
 
-    for entry in _toc_files(root):
+    for entry in toc_files(root):
         target = src / entry
         target.parent.mkdir(parents=True, exist_ok=True)
         md = root / f"{entry}.md"
@@ -281,11 +263,11 @@ def _copy_entries(src: Path, executed_dir: Path, profile: str, root: Path, work:
             shutil.copy2(md, target.with_suffix(".md"))
             continue
         name = Path(entry).name
-        if not (root / "notebooks" / f"{_source_of(name)[0]}.ipynb").is_file():
+        if not (root / "notebooks" / f"{notebook_of(name)[0]}.ipynb").is_file():
             raise FileNotFoundError(f"_toc.yml lists {entry}, but neither {md} nor notebooks/{name}.ipynb exists")
         nb = nbformat.read(_executed(name, executed_dir, profile, work, root), as_version=4)
-        _write_atomic_nb(student_notebook(nb, where=f"{executed_dir.name}/{name}.ipynb", clear_outputs=False),
-                         target.with_suffix(".ipynb"))
+        nbformat.write(student_notebook(nb, where=f"{executed_dir.name}/{name}.ipynb", clear_outputs=False),
+                       target.with_suffix(".ipynb"))
 
 
 _README = """# Student edition
@@ -299,24 +281,3 @@ Written by `make student` (`learnet-lite student`); replaced on the next run.
   (`pip install -e .` in the repository) and the `learnet-lite` kernel.
 - `_build/html/`: the book with solutions removed; open `_build/html/index.html`.
 """
-
-
-def add_cli(subparsers) -> None:
-    p = subparsers.add_parser(
-        "student", help="write the student edition (notebooks and book without solutions) to student/",
-        description="Write the student edition: the notebooks and the book without the exercises' solutions "
-                    "(see book/teaching.md); replaces only a student/ folder it wrote itself.",
-    )
-    p.add_argument("--out", default=str(REPO_ROOT / "student"), help="output folder (default: student/)")
-    p.add_argument("--profile", default="book",
-                   help="run profile for notebooks that have no executed copy in --executed (default: book)")
-    p.add_argument("--executed", default=None,
-                   help="folder of executed notebooks from 'make notebooks' (default: book/)")
-    p.add_argument("--no-book", action="store_true", help="write the notebooks only, skip the book build")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    out = build(args.out, profile=args.profile, book=not args.no_book, executed_dir=args.executed)
-    print(f"student edition written to {out}" + ("" if args.no_book else f" (book: {out / '_build' / 'html'})"))
-    return 0

@@ -28,7 +28,6 @@ import io
 import json
 import os
 import re
-import shutil
 import time
 import zipfile
 from dataclasses import dataclass
@@ -38,18 +37,18 @@ from pathlib import Path
 import numpy as np
 
 from .datasets import CASME_SECTIONS, CASME_SQ_SHEETS, SMIC_5CLASS_FILE, SMIC_FOLDER_CODES, TWIN_MARKER, load, spec
+from .files import remove_stale_partials, temp_folder_beside
 
 DEFAULT_AMPLITUDE = 1.0     # px, mean peak displacement; see the honesty test in tests/test_synthetic.py
 MARKER = TWIN_MARKER        # written last: a twin without it is incomplete (name kept for callers)
 TWIN_VERSION = 2            # 2: the releases' real formats (CASME-I .xls sections, CAS(ME)^2 sheet book, ...)
 JPEG_QUALITY = 80
 
-# Frame sizes of the twins, (height, width): modest so all four generate in under a minute.
+# Frame sizes of the twins, (height, width): modest, so that all four generate within the time
+# and disk budget benchmarks/bench_data.py checks (it prints the time and each twin's size).
 # Cropped ~ the face crop of the release scaled to 128 px wide; raw = half the 640x480 camera.
-# SMIC's frames are .bmp as in the release (uncompressed, 96x80x3 = 23 KB each), hence smaller:
-# 164 clips x 20-50 frames + non_micro/ = ~6,100 frames, 143 MB. Measured (cropped, scale 1,
-# seed 0, `learnet-lite synth` on 2 cores): all four in 19 s; on disk (du) casme 17 MB,
-# casme2 72 MB, casme_sq 40 MB, smic 143 MB = 272 MB (at 120x100, SMIC alone took 214 MB).
+# SMIC's frames are .bmp as in the release (uncompressed, 96x80x3 = 23 KB each; 164 clips of
+# 20-50 frames plus non_micro/), hence smaller.
 CROPPED_SIZE = {"casme": (160, 128), "casme2": (156, 128), "casme_sq": (144, 128), "smic": (96, 80)}
 RAW_SIZE = (240, 320)
 
@@ -58,7 +57,8 @@ RAW_SIZE = (240, 320)
 CLIP_FRAMES = {"casme": (12, 30), "casme2": (40, 100), "casme_sq": (6, 15), "smic": (20, 50)}
 CASME_SQ_MACRO_FRAMES = (15, 45)
 
-# Emotion -> AU combinations (one drawn per clip); DESIGN.md / FACS emotion prototypes.
+# Emotion -> AU combinations (one drawn per clip): the emotions' prototypes in FACS (Ekman and
+# Friesen, Facial Action Coding System, 1977; the paper's ref. [4]).
 EMOTION_AUS = {
     "happiness": ["6+12", "12", "6+12+25"],
     "disgust": ["9", "10", "4+7", "9+10"],
@@ -180,12 +180,12 @@ class Frame:
     b: float
 
     @staticmethod
-    def cropped(height: int, width: int) -> "Frame":
+    def cropped(height: int, width: int) -> Frame:
         # a tight face crop like the releases' Cropped/ folders: brows to chin fill the frame
         return Frame(height, width, width / 2, height * 0.47, width * 0.47, height * 0.50)
 
     @staticmethod
-    def raw(height: int, width: int, face: Face, rng: np.random.Generator) -> "Frame":
+    def raw(height: int, width: int, face: Face, rng: np.random.Generator) -> Frame:
         b = height * rng.uniform(0.27, 0.32)
         a = b * face.aspect
         return Frame(height, width, width / 2 + rng.uniform(-0.1, 0.1) * width,
@@ -230,13 +230,15 @@ def render_face(face: Face, frame: Frame, eyes_closed: float = 0.0, background: 
     bridge = np.exp(-((u / 0.05) ** 2)) * _soft(np.abs(v - (face.nose_v - 0.2)) - 0.2, 0.05)
     img *= (1 + 0.10 * bridge)[..., None]
     for s in (-1, 1):
-        nostril = _soft(np.sqrt(((u - s * face.nose_w * 0.75) / 0.045) ** 2 + ((v - face.nose_v) / 0.025) ** 2) - 1, 0.25)
+        nostril = _soft(np.sqrt(((u - s * face.nose_w * 0.75) / 0.045) ** 2 + ((v - face.nose_v) / 0.025) ** 2) - 1,
+                        0.25)
         img *= (1 - 0.55 * nostril)[..., None]
     under = np.exp(-((u / 0.12) ** 2 + ((v - face.nose_v - 0.06) / 0.03) ** 2))
     img *= (1 - 0.15 * under)[..., None]
     # mouth: lips, the dark line between them, shadow under the lower lip
     mu = u / face.mouth_w
-    upper = _soft(np.sqrt(mu ** 2 + ((v - face.mouth_v + face.lip_t / 2) / face.lip_t) ** 2) - 1, 0.08) * (v < face.mouth_v)
+    upper = (_soft(np.sqrt(mu ** 2 + ((v - face.mouth_v + face.lip_t / 2) / face.lip_t) ** 2) - 1, 0.08)
+             * (v < face.mouth_v))
     lower = _soft(np.sqrt(mu ** 2 + ((v - face.mouth_v) / (face.lip_t * 1.4)) ** 2) - 1, 0.08) * (v >= face.mouth_v)
     lip = np.clip(upper + lower, 0, 1)[..., None]
     img = img * (1 - lip) + face.lips[None, None] * shade[..., None] * lip
@@ -259,7 +261,8 @@ def render_face(face: Face, frame: Frame, eyes_closed: float = 0.0, background: 
         img *= (1 - 0.75 * lid)[..., None]
         # brows: a thick arc from the inner to the outer end
         bu = (u - s * 0.33) / 0.21
-        curve = face.brow_v - face.brow_arch * (1 - bu ** 2) + face.brow_tilt * (1 - (s * bu + 1) / 2) * 2 - face.brow_tilt
+        curve = (face.brow_v - face.brow_arch * (1 - bu ** 2)
+                 + face.brow_tilt * (1 - (s * bu + 1) / 2) * 2 - face.brow_tilt)
         thick = face.brow_t * (1.1 - 0.4 * (s * bu > 0.3))
         brow = _soft(np.abs(v - curve) - thick, 0.012) * _soft(np.abs(bu) - 1, 0.08)
         img = img * (1 - 0.9 * brow[..., None]) + face.hair * 0.7 * brow[..., None]
@@ -511,8 +514,9 @@ def _write_image(path: Path, frame_rgb: np.ndarray):
 def write_xlsx(path: Path, sheets: list[tuple[str, list | None, list[list]]]):
     """A byte-identical .xlsx for the same content: ``sheets`` = (title, header or None,
     rows). openpyxl stamps the save time into the file and the zip entries; both are pinned."""
-    from openpyxl import Workbook
     import datetime
+
+    from openpyxl import Workbook
 
     wb = Workbook()
     wb.remove(wb.active)
@@ -647,39 +651,6 @@ def _sheet_emotion(name: str, emotion: str) -> str:
     return CASME_WORDS.get(emotion, emotion) if name == "casme" else emotion
 
 
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (signal 0 sends nothing); unknown counts as alive."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, ValueError, OSError):
-        return True      # someone else's process, or no pid we could have had: not ours to judge
-    return True
-
-
-def remove_stale_partials(root: str | Path) -> list[Path]:
-    """Remove the work folders a killed generation left beside ``root``: exactly
-    ``.<name>.partial-<pid>`` and ``.<name>.old-<pid>``, folders (not links) whose process
-    is gone. Anything else, and the folders of live processes, are left alone -> removed."""
-    root = Path(root)
-    parent = root.parent
-    if os.name != "posix" or not parent.is_dir():   # os.kill(pid, 0) tests a pid only on POSIX
-        return []
-    pattern = re.compile(rf"\.{re.escape(root.name)}\.(?:partial|old)-([1-9]\d*)")
-    removed = []
-    for path in sorted(parent.iterdir()):
-        m = pattern.fullmatch(path.name)
-        if m is None or path.is_symlink() or not path.is_dir():
-            continue
-        pid = int(m.group(1))
-        if pid == os.getpid() or _alive(pid):
-            continue
-        shutil.rmtree(path, ignore_errors=True)
-        removed.append(path)
-    return removed
-
-
 def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFAULT_AMPLITUDE,
              layout: str = "cropped", scale: float = 1.0, overwrite: bool = False,
              progress: bool = True, on_error: str = "skip", label_set: str = "table2"):
@@ -692,10 +663,10 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
     A complete twin with the same settings already at ``root`` is reused, not rewritten; one
     made with the same settings by an older generator (:data:`TWIN_VERSION`) is regenerated.
     The twin is built in a temporary folder beside ``root`` and renamed into place at the
-    end, with the marker file written last, so a killed run leaves nothing ``load`` reads;
-    the work folders of killed runs are removed at the next start
-    (:func:`remove_stale_partials`). An existing folder that is not a twin of ours is never
-    touched.
+    end (:func:`files.temp_folder_beside`), with the marker file written last, so a killed run
+    leaves nothing ``load`` reads; the work folders of killed runs are removed at the next
+    start, a reuse included (:func:`files.remove_stale_partials`). An existing folder that is
+    not a twin of ours is never touched.
     """
     s = spec(name)
     if layout not in ("cropped", "raw"):
@@ -720,26 +691,13 @@ def generate(name: str, root: str | Path, seed: int = 0, amplitude: float = DEFA
         if not overwrite and not older:   # a twin of an older generator is replaced unasked
             raise FileExistsError(f"{root} holds a twin made with {old.get('settings')}, not {settings}; "
                                   "pass overwrite=True (--force) to replace it")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = root.parent / f".{root.name}.partial-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
     started = time.perf_counter()
-    try:
+    with temp_folder_beside(root) as tmp:
         n_frames = WRITERS[name](tmp, seed, amplitude, layout, scale, progress)
         manifest = {"settings": settings, "frames": n_frames, "note": "synthetic twin made by "
                     "learnet_lite.synthetic; not the licensed dataset",
                     "seconds": round(time.perf_counter() - started, 1)}
         (tmp / MARKER).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        if root.exists():
-            trash = root.parent / f".{root.name}.old-{os.getpid()}"
-            root.rename(trash)
-            shutil.rmtree(trash)
-        tmp.rename(root)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return load(name, root, layout=layout, on_error=on_error, label_set=label_set,
                 verify="none")   # just written; tests verify fully
 
@@ -1026,8 +984,8 @@ def _write_casme_sq(root, seed, amplitude, layout, scale, progress):
             for i in members:
                 part, expression, onset, _, offset, code, frames_n, apex = timeline[i]
                 if i not in no_crop:
-                    p.write(root / "cropped" / number / expression, [f"img{j:03d}.jpg" for j in range(onset, offset + 1)],
-                            p.clip(k, code, frames_n, apex))
+                    p.write(root / "cropped" / number / expression,
+                            [f"img{j:03d}.jpg" for j in range(onset, offset + 1)], p.clip(k, code, frames_n, apex))
                 p.bar.update()
             continue
         folder = f"{number}_{code_v}{desc}"
@@ -1135,78 +1093,6 @@ def _write_smic(root, seed, amplitude, layout, scale, progress):
 WRITERS = {"casme": _write_casme, "casme2": _write_casme2, "casme_sq": _write_casme_sq, "smic": _write_smic}
 
 
-def generate_all(data_root: str | Path, names=("casme", "casme2", "casme_sq", "smic"), **kwargs) -> dict:
-    """Generate (or reuse) every twin under ``data_root/<name>`` -> name -> DataFrame."""
-    return {n: generate(n, Path(data_root) / n, **kwargs) for n in names}
-
-
-def add_cli(subparsers):
-    p = subparsers.add_parser(
-        "synth", help="generate the synthetic twins of the datasets",
-        description="Write the synthetic twin of each dataset under ROOT/<dataset> in the release's "
-                    "layout and sheet format (reusing a complete twin made with the same settings).")
-    p.add_argument("datasets", nargs="*", default=["casme", "casme2", "casme_sq", "smic"],
-                   help="which twins (default: all four)")
-    p.add_argument("--root", help="folder holding one folder per dataset (default: data/synthetic; never $DATA_ROOT)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--amplitude", type=float, default=DEFAULT_AMPLITUDE, help="peak AU displacement, pixels")
-    p.add_argument("--layout", choices=("cropped", "raw"), default="cropped")
-    p.add_argument("--scale", type=float, default=1.0, help="share of each class to generate (smoke runs)")
-    p.add_argument("--force", action="store_true", help="replace an existing twin made with other settings")
-    p.set_defaults(func=_cli)
-
-
-def _cli(args) -> int:
-    from .profiles import twin_dir
-
-    base = Path(args.root) if args.root else twin_dir()   # never into DATA_ROOT
-    for name in args.datasets:
-        spec(name)
-        t0 = time.perf_counter()
-        df = generate(name, base / name, seed=args.seed, amplitude=args.amplitude, layout=args.layout,
-                      scale=args.scale, overwrite=args.force)
-        print(f"{name}: {len(df)} clips, {int(df['n_frames'].sum())} frames at {base / name} "
-              f"({time.perf_counter() - t0:.1f} s)")
-    return 0
-
-
-def datasets_for(settings: dict, names=("casme", "casme2", "casme_sq", "smic"), progress: bool = True):
-    """The datasets a chapter reads -> (folder of this profile's twins, name -> clips).
-
-    Each dataset is read from its licensed copy where ``$DATA_ROOT/<name>`` is there
-    (:func:`profiles.dataset_folder`: a ``DATA_ROOT`` may hold only some), else from its twin,
-    generated once with the profile's ``synth_amplitude``/``synth_scale``/``seed``/``layout``
-    and reused by every later chapter: full-size twins live in ``data/synthetic`` (raw-layout
-    ones in ``data/synthetic/_raw``), smaller ones (the smoke profile) in a folder of the
-    system's temp directory; never under ``DATA_ROOT``. The profile's ``on_error`` applies to
-    both (``skip``: clips with defects are left out and listed in ``df.attrs``).
-    """
-    import tempfile
-
-    from .profiles import dataset_folder, twin_dir
-
-    amplitude = float(settings.get("synth_amplitude", DEFAULT_AMPLITUDE))
-    scale = float(settings.get("synth_scale", 1.0))
-    seed = int(settings.get("seed", 0))
-    layout = settings.get("layout", "cropped")
-    on_error = settings.get("on_error", "raise")
-    if scale >= 1:
-        base = twin_dir()
-    else:
-        base = Path(tempfile.gettempdir()) / "learnet-lite-twins" / f"scale{scale:g}-amp{amplitude:g}-seed{seed}"
-    if layout == "raw":
-        base = base / "_raw"
-    out = {}
-    for n in names:
-        folder, licensed = dataset_folder(n)
-        if licensed:
-            out[n] = load(n, folder, layout=layout, on_error=on_error)
-            continue
-        out[n] = generate(n, base / n, seed=seed, amplitude=amplitude, layout=layout, scale=scale,
-                          progress=progress, on_error=on_error)
-    return base, out
-
-
 def frame_vs_motion(amplitude: float = DEFAULT_AMPLITUDE, seed: int = 0, subjects: int = 12,
                     per_class: int = 3, side: int = 32, folds: int = 4) -> dict:
     """The twins' honesty check: subject-independent (GroupKFold over subjects) logistic
@@ -1235,3 +1121,29 @@ def frame_vs_motion(amplitude: float = DEFAULT_AMPLITUDE, seed: int = 0, subject
                                     cv=GroupKFold(folds)).mean()) for k, v in X.items()}
     out["chance"] = 1 / len(set(d["emotion"]))
     return out
+
+
+def amplitude_dial(amplitudes, at: float | None = None, seed: int = 0, subjects: int = 12):
+    """:func:`frame_vs_motion` at each amplitude of ``amplitudes`` (and at ``at``, the twins'
+    amplitude, when it is not among them), in increasing order -> DataFrame indexed by
+    ``amplitude_px``: the accuracy of the ``apex frame``, the ``mean frame`` and the
+    ``dynamic image``, and ``chance``."""
+    import pandas as pd
+
+    dial = [float(a) for a in amplitudes]
+    if at is not None and at not in dial:
+        dial.append(at)
+    rows = []
+    for a in sorted(dial):
+        acc = frame_vs_motion(a, seed=seed, subjects=subjects)
+        rows.append({"amplitude_px": a, "apex frame": acc["apex"], "mean frame": acc["mean"],
+                     "dynamic image": acc["dynamic"], "chance": acc["chance"]})
+    return pd.DataFrame(rows).set_index("amplitude_px")
+
+
+def dial_accuracies(dial, amplitude: float) -> dict:
+    """The accuracies chapter 2 cites from :func:`amplitude_dial` at ``amplitude``, to three
+    decimals: ``acc_apex``, ``acc_mean``, ``acc_dynamic`` and ``chance``."""
+    at = dial.loc[amplitude]
+    return {"acc_apex": round(float(at["apex frame"]), 3), "acc_mean": round(float(at["mean frame"]), 3),
+            "acc_dynamic": round(float(at["dynamic image"]), 3), "chance": round(float(at["chance"]), 3)}

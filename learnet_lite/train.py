@@ -6,12 +6,10 @@ test data never reaches this module). :func:`predict` returns labels.
 
 * Optimiser. The paper gives SGD, lr 1e-3, mini-batch 25, 100 epochs and nothing else.
   We use momentum 0.9 (the usual value; plain SGD at lr 1e-3 barely moves a randomly
-  initialised net in the book's few epochs: on the CASME II twin, ``paper`` split, 10
-  epochs, the training loss fell from 1.96 to 0.99 without momentum and test accuracy
-  stayed at the largest class's share, 0.41, against 0.07 and 0.61 with it;
-  ``momentum=0`` restores plain SGD) and no weight
-  decay (none is stated and Keras' SGD, the authors' framework, has none by default; the
-  model's dropout 0.5 is its stated regulariser).
+  initialised net in the book's few epochs, so its test accuracy stays at the largest
+  class's share: book/reproducing.md gives the measurement; ``momentum=0`` restores plain
+  SGD) and no weight decay (none is stated and Keras' SGD, the authors' framework, has none
+  by default; the model's dropout 0.5 is its stated regulariser).
 * Device. ``device="auto"`` picks CUDA when present; there the forward pass runs under
   ``torch.autocast`` (float16) with a ``GradScaler`` (mixed precision), on CPU in float32.
 * Determinism. On CPU a run is a function of its seed: epoch ``e`` shuffles with a
@@ -26,41 +24,16 @@ test data never reaches this module). :func:`predict` returns labels.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
 
-from .profiles import temp_beside
+from .files import replacing
 
-MOMENTUM = 0.9
-WEIGHT_DECAY = 0.0
 CHECKPOINT_VERSION = 1
-
-
-def clip_images(clips, classes, size: int = 112, progress: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-    """Network input for a clip table (one row per clip, as ``datasets.load`` returns it):
-    each clip's dynamic image (Sec. III-A, :func:`learnet_lite.dynamic.dynamic_image`),
-    resized to ``size``×``size`` (the paper's 112×112×3) and standardised to zero mean and
-    unit variance, as float (N, 3, size, size); labels are indices into ``classes``."""
-    from .datasets import read_frames
-    from .dynamic import dynamic_image
-
-    classes = list(classes)
-    unknown = sorted(set(clips["emotion"]) - set(classes))
-    if unknown:
-        raise ValueError(f"clips: emotions {unknown} are not among the classes {classes}")
-    images = []
-    for frames in tqdm(clips["frames"], desc="dynamic images", unit="clip", disable=not progress):
-        di = cv2.resize(dynamic_image(read_frames(frames)), (size, size), interpolation=cv2.INTER_AREA)
-        images.append((di - di.mean()) / (di.std() + 1e-6))
-    x = torch.from_numpy(np.ascontiguousarray(np.stack(images).transpose(0, 3, 1, 2), dtype=np.float32))
-    y = torch.tensor([classes.index(e) for e in clips["emotion"]], dtype=torch.long)
-    return x, y
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
@@ -118,20 +91,23 @@ def _epoch(model, x, y, batch_size, device, loss_fn, optimizer=None, scaler=None
     return float(loss_sum) / len(x), int(correct) / len(x)
 
 
-def sgd(model: nn.Module, lr: float = 1e-3, momentum: float = MOMENTUM,
-        weight_decay: float = WEIGHT_DECAY) -> torch.optim.SGD:
-    """The paper's optimiser (Sec. IV: SGD, ``lr`` 1e-3) with its multi-tensor kernels,
-    which PyTorch picks by itself only on GPUs: one call per step for all parameters
-    instead of three per parameter, with the same arithmetic (bit-identical results)."""
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay, foreach=True)
+def sgd(model: nn.Module, profile=None) -> torch.optim.SGD:
+    """The paper's optimiser (Sec. IV: SGD, ``lr`` 1e-3) with the profile's ``lr``,
+    ``momentum`` and ``weight_decay`` (``None``: ``Profile()``, the paper's), with its
+    multi-tensor kernels, which PyTorch picks by itself only on GPUs: one call per step for
+    all parameters instead of three per parameter, with the same arithmetic (bit-identical)."""
+    from .profiles import Profile, load
+
+    p = Profile() if profile is None else load(profile)
+    return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay,
+                           foreach=True)
 
 
 def save_checkpoint(path, state: dict) -> Path:
     """``torch.save`` to a temporary file beside ``path``, then an atomic rename."""
     path = Path(path)
-    with temp_beside(path) as tmp:
+    with replacing(path) as tmp:
         torch.save(state, tmp)
-        os.replace(tmp, path)
     return path
 
 
@@ -148,12 +124,14 @@ def load_checkpoint(path) -> dict:
     return state
 
 
-def fit(model: nn.Module, train_x, train_y, *, val=None, epochs: int, batch_size: int = 25,
-        lr: float = 1e-3, momentum: float = MOMENTUM, weight_decay: float = WEIGHT_DECAY,
+def fit(model: nn.Module, train_x, train_y, profile=None, *, val=None, epochs: int | None = None,
         seed: int = 0, device: str = "auto", progress: bool = True, checkpoint=None,
-        checkpoint_every: int = 1, resume: bool = False, on_epoch=None) -> dict:
+        resume: bool = False, on_epoch=None) -> dict:
     """Train ``model`` with SGD on ``train_x`` (float (N, 3, H, W)) and ``train_y`` (labels)
-    for exactly ``epochs`` epochs (Sec. IV: SGD, ``lr`` 1e-3, mini-batch 25, 100 epochs).
+    for exactly the profile's ``epochs`` (or ``epochs``, where given) with its ``batch_size``,
+    ``lr``, ``momentum``, ``weight_decay`` and ``checkpoint_every`` (Sec. IV: SGD, lr 1e-3,
+    mini-batch 25, 100 epochs). ``profile``: a :class:`learnet_lite.profiles.Profile`, a
+    profile's name, or ``None`` for the paper's settings (``Profile()``).
 
     ``val``: an optional ``(x, y)`` pair evaluated after every epoch, for the learning
     curves only. ``checkpoint``: file written after every ``checkpoint_every``-th epoch and
@@ -164,6 +142,12 @@ def fit(model: nn.Module, train_x, train_y, *, val=None, epochs: int, batch_size
     tests that kill a run). Returns the history ``{"loss", "accuracy", "val_loss",
     "val_accuracy"}`` (val lists empty without ``val``). The model is trained in place.
     """
+    from .profiles import Profile, load
+
+    p = Profile() if profile is None else load(profile)
+    epochs = p.epochs if epochs is None else int(epochs)
+    batch_size, lr, momentum, weight_decay = p.batch_size, p.lr, p.momentum, p.weight_decay
+    checkpoint_every = p.checkpoint_every
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if batch_size < 1:
@@ -179,7 +163,7 @@ def fit(model: nn.Module, train_x, train_y, *, val=None, epochs: int, batch_size
     if val is not None:
         vx, vy = (t.to(dev) for t in _check(*val, "val"))
     model.to(dev, memory_format=torch.channels_last)
-    optimizer = sgd(model, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    optimizer = sgd(model, p)
     scaler = torch.amp.GradScaler(dev.type, enabled=dev.type == "cuda")
     loss_fn = nn.CrossEntropyLoss()
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
@@ -234,3 +218,57 @@ def predict(model: nn.Module, x, batch_size: int = 100, device: str = "auto") ->
         with torch.autocast(dev.type, dtype=torch.float16, enabled=dev.type == "cuda"):
             out.append(model(xb).argmax(1).cpu())
     return torch.cat(out).numpy() if out else np.zeros(0, dtype=np.int64)
+
+
+def hold_out_fit(clips, profile, every: int = 4, device: str = "cpu") -> tuple[dict, dict]:
+    """Chapter 3's brief training: LEARNet on the network inputs of ``clips`` (a clip table;
+    ``inputs.images`` of the profile's variant, ``inputs.to_tensor``), every ``every``-th
+    subject (in sorted order) held out so that no face is on both sides, trained by
+    :func:`fit` for the profile's ``model_epochs`` with its seed.
+
+    -> (numbers, run). numbers, as the chapter cites them: ``train_seconds``, ``n_classes``,
+    ``n_train``, ``n_val``, ``epochs``, and the last epoch's ``train_accuracy`` and
+    ``val_accuracy``. run: ``net`` (trained), ``classes``, ``x`` and ``y`` (every input and
+    label, the held-out ones included), ``held_out`` (a boolean mask) and ``history``."""
+    import time
+
+    from . import inputs, models
+
+    classes, labels = inputs.labels(clips)
+    x = inputs.to_tensor(inputs.images(clips, profile.variant, progress=False))
+    y = torch.from_numpy(labels)
+    subjects = sorted(clips["subject"].unique())
+    held_out = torch.tensor(clips["subject"].isin(subjects[::every]).to_numpy())
+    net = models.build("learnet", len(classes))
+    start = time.perf_counter()
+    history = fit(net, x[~held_out], y[~held_out], profile, val=(x[held_out], y[held_out]),
+                  epochs=profile.model_epochs, seed=profile.seed, device=device, progress=False)
+    numbers = {"train_seconds": float(time.perf_counter() - start), "n_classes": len(classes),
+               "n_train": int((~held_out).sum()), "n_val": int(held_out.sum()), "epochs": int(profile.model_epochs),
+               "train_accuracy": float(history["accuracy"][-1]), "val_accuracy": float(history["val_accuracy"][-1])}
+    return numbers, dict(net=net, classes=classes, x=x, y=y, held_out=held_out, history=history)
+
+
+@torch.no_grad()
+def class_responses(model: nn.Module, x, y, classes, names) -> tuple[dict, dict]:
+    """The first input of each class in ``names`` and the model's maps for it: -> (name -> its
+    index in ``x``, name -> ``model.lateral`` of that input, in evaluation mode): what the
+    layer figures show."""
+    model.eval()
+    pick = {name: int(np.flatnonzero(np.asarray(y) == classes.index(name))[0]) for name in names}
+    maps = {name: model.lateral(x[i:i + 1].contiguous(memory_format=torch.channels_last)) for name, i in pick.items()}
+    return pick, maps
+
+
+def fit_many(models: list[nn.Module], xs, ys, profile=None, *, vals=None, epochs: int | None = None, seeds,
+             device: str = "auto", progress: bool = True, checkpoints=None, resume: bool = False,
+             on_epoch=None) -> list[dict]:
+    """K runs as :func:`fit` would train each alone (its own seed, data order, dropout,
+    checkpoint in :func:`fit`'s format, history), trained as one batched computation where
+    the models are LEARNets of one configuration, else one after the other: see
+    :func:`learnet_lite.batched.fit_many`. Returns the K histories; each model is trained
+    in place, so :func:`predict` works on it as after :func:`fit`."""
+    from .batched import fit_many as batched_fit_many
+
+    return batched_fit_many(models, xs, ys, profile, vals=vals, epochs=epochs, seeds=seeds, device=device,
+                            progress=progress, checkpoints=checkpoints, resume=resume, on_epoch=on_epoch)

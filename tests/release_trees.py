@@ -103,7 +103,7 @@ def casme_sq_tree(root: Path, layout="cropped", rows=CASME_SQ_ROWS, book="CAS(ME
     casme_sq_book(root / book, rows, first, rule2=rule2)
     if layout == "rawpic":
         base = root / ("rawpic/rawpic" if doubled else "rawpic")
-        for (subject, code), video in RAW_VIDEOS.items():
+        for (subject, _code), video in RAW_VIDEOS.items():
             frames(base / subject / video, [raw_name(n) for n in range(1, 5)])
         for expression, numbers in CASME_SQ_ON_DISK.items():
             part = next(r[0] for r in rows if r[1] == expression)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from learnet_lite import augment
+from learnet_lite.profiles import Profile
 
 
 def _image(seed=0, h=33, w=33):
@@ -96,9 +97,9 @@ def test_deterministic():
 
 
 def test_profile_settings():
-    opts = augment.Options.from_settings({"aug_angles": [-15, 0, 15], "aug_flip": False, "other": 1})
+    opts = augment.Options.from_profile(Profile(aug_angles=(-15, 0, 15), aug_flip=False))
     assert opts.angles == (-15, 0, 15) and opts.copies_per_image == 3
-    assert augment.Options.from_settings(None) == augment.Options()
+    assert augment.Options.from_profile(Profile()) == augment.Options()   # the paper's, both ways
 
 
 @pytest.mark.parametrize("bad, match", [

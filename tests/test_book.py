@@ -10,33 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
-
 from conftest import REPO
+
+from learnet_lite.student import notebook_of, toc_files
 
 pytestmark = pytest.mark.book
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def toc_files() -> list[str]:
-    toc = yaml.safe_load((REPO / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for entry in toc.get("chapters", []):
-        files.append(entry["file"])
-    for part in toc.get("parts", []):
-        files += [e["file"] for e in part.get("chapters", [])]
-    return files
-
-
-PER_DATASET = "04_training"  # run once per dataset by the Makefile: book/04_training_<dataset>
-
-
-def notebook_for(stem: str) -> tuple[str, dict]:
-    """The notebook and the parameters that make ``book/<stem>.ipynb``."""
-    if stem.startswith(PER_DATASET + "_"):
-        return PER_DATASET, {"dataset": stem[len(PER_DATASET) + 1:]}
-    return stem, {}
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +33,7 @@ def built_book(tmp_path_factory, run_notebook):
         shutil.copy(md, src / "book" / md.name)
     for entry in toc_files():
         stem = Path(entry).name
-        name, params = notebook_for(stem)
+        name, params = notebook_of(stem)  # book/04_training_<dataset>: one run per dataset
         if (REPO / "notebooks" / f"{name}.ipynb").is_file():
             nb, _ = run_notebook(name, **params)
             nbformat.write(nb, src / "book" / f"{stem}.ipynb")
@@ -94,9 +74,11 @@ def browser():
 def open_page(browser, path: Path):
     page = browser.new_page()
     remote = []
-    page.on("request", lambda r: remote.append(r.url) if not r.url.startswith(("file:", "data:", "blob:", "about:")) else None)
+    page.on("request", lambda r: remote.append(r.url)
+            if not r.url.startswith(("file:", "data:", "blob:", "about:")) else None)
     page.goto(path.as_uri(), wait_until="load")
-    page.wait_for_function("window.MathJax === undefined || (window.MathJax.startup && window.MathJax.startup.promise !== undefined)")
+    page.wait_for_function("window.MathJax === undefined"
+                           " || (window.MathJax.startup && window.MathJax.startup.promise !== undefined)")
     page.evaluate("window.MathJax && window.MathJax.startup ? window.MathJax.startup.promise : null")
     return page, remote
 
@@ -111,11 +93,14 @@ def test_page_reads_right_in_a_browser(built_book, browser, entry):
         quoted = page.evaluate("Array.from(document.querySelectorAll('main span.output.text_plain'))"
                                ".map(e => e.innerText).filter(t => /^['\u2018\u201c\"]/.test(t))")
         assert quoted == [], f"glued strings pasted with their quotes (use {{glue:text}}): {quoted}"
-        warnings = page.evaluate("Array.from(document.querySelectorAll('.stderr')).map(e => e.innerText).filter(t => /Warning/.test(t))")
+        warnings = page.evaluate("Array.from(document.querySelectorAll('.stderr'))"
+                                 ".map(e => e.innerText).filter(t => /Warning/.test(t))")
         assert warnings == [], f"warnings printed into the page: {warnings}"
-        broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        broken = page.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                               ".map(i => i.src)")
         assert broken == [], f"images that did not load: {broken}"
-        raw_math = page.evaluate("Array.from(document.querySelectorAll('.math')).filter(e => !e.querySelector('mjx-container')).length")
+        raw_math = page.evaluate("Array.from(document.querySelectorAll('.math'))"
+                                 ".filter(e => !e.querySelector('mjx-container')).length")
         assert raw_math == 0, f"{raw_math} math element(s) were not typeset by MathJax"
         assert remote == [], f"the page fetched from the network: {remote}"
     finally:

@@ -11,10 +11,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 import release_trees as rt
-from learnet_lite import cli, datasets, faces
-from learnet_lite.datasets import DataError, frame_number, list_frames, load
+
+from learnet_lite import cli, datasets, faces, tables
+from learnet_lite.datasets import load
+from learnet_lite.frames import DataError, frame_number, list_frames, read_frames
 from learnet_lite.paper import table
 
 
@@ -75,7 +76,7 @@ def test_data_only_read_and_frames_in_time_order(tmp_path, name):
         if name != "smic":                                  # a sheet's clip: every frame onset..offset
             assert got == list(range(row.onset, row.offset + 1)), row.clip
         assert row.n_frames == len(got)
-    clip = datasets.read_frames(df.iloc[0].frames)
+    clip = read_frames(df.iloc[0].frames)
     assert clip.shape == (df.iloc[0].n_frames,) + rt.SIZE + (3,) and clip.dtype == np.uint8
 
 
@@ -163,7 +164,8 @@ def test_casme_sq_sheet_variants(tmp_path):
 def test_casme_sq_old_formats_are_not_read_as_the_release(tmp_path):
     # naming sheets the other way round (rule1 = videos, rule2 = participants): not this release
     rt.write_xlsx(tmp_path / "a/CAS(ME)^2code_final.xlsx", [
-        ("CASMEcode_final", rt.CASME_SQ_ROWS), ("naming rule1", [["0401", "anger1"]]), ("naming rule2", [[15, "s15", 1]])])
+        ("CASMEcode_final", rt.CASME_SQ_ROWS), ("naming rule1", [["0401", "anger1"]]),
+        ("naming rule2", [[15, "s15", 1]])])
     with pytest.raises(DataError, match="naming rule1"):
         load("casme_sq", tmp_path / "a")
     # cropped folders named like selectedpic's (cropped/s15/...): every clip's folder is missing
@@ -317,7 +319,8 @@ def test_casme2_every_defect_listed_once_and_skip(tmp_path):
                                                           "bad-frame": 3, "sheet-row": 3}
     assert load("casme2", tmp_path, on_error="skip", verify="full")["clip"].tolist() == ["EP01_01"]
     # verify="none" reads no frame: only the names are checked
-    assert load("casme2", tmp_path, on_error="skip", verify="none")["clip"].tolist() == ["EP01_01", "EP01_04", "EP01_05"]
+    assert load("casme2", tmp_path, on_error="skip", verify="none")["clip"].tolist() == [
+        "EP01_01", "EP01_04", "EP01_05"]
     assert snapshot(tmp_path) == before
     with pytest.raises(ValueError, match="on_error"):
         load("casme2", tmp_path, on_error="ignore")
@@ -398,7 +401,7 @@ def test_smic_table2_labels_file(tmp_path):
 def test_counts_beside_table2_and_left_out(tmp_path):
     rt.casme2_tree(tmp_path)
     df = load("casme2", tmp_path, on_error="skip")
-    counts = datasets.counts_beside_table2(df).set_index("class")
+    counts = tables.table2_counts(df).set_index("class")
     assert list(counts.index) == list(datasets.SPECS["casme2"].classes) + ["total"]
     assert counts.loc["happiness"].tolist() == [1, 32, -31]
     assert counts.loc["others"].tolist() == [1, 99, -98]
@@ -407,11 +410,11 @@ def test_counts_beside_table2_and_left_out(tmp_path):
         {"clip": "sub16/EP01_08", "kind": "frames-missing", "why": df.attrs["problems"][0].split(": ", 1)[1]}]
     rt.smic_tree(tmp_path / "smic")
     two = load("smic", tmp_path / "smic", label_set="2class")
-    c2 = datasets.counts_beside_table2(two, "smic_2class").set_index("class")
+    c2 = tables.table2_counts(two, "smic_2class").set_index("class")
     assert c2.loc["negative"].tolist() == [2, 18, -16] and c2.loc["total"].tolist() == [3, 35, -32]
     assert datasets.left_out(two).to_dict("records") == [
         {"clip": "s2/s2_sur_01", "kind": "other-class", "why": "'surprise' is not one of negative, positive"}]
-    three = datasets.counts_beside_table2(load("smic", tmp_path / "smic", label_set="3class"))
+    three = tables.table2_counts(load("smic", tmp_path / "smic", label_set="3class"))
     assert three["table2"].isna().all() and three["ours"].tolist() == [2, 1, 1, 4]
 
 
@@ -419,7 +422,7 @@ def test_check_data_readable_with_findings(tmp_path, capsys):
     rt.casme2_tree(tmp_path / "casme2")
     rt.write_xlsx(tmp_path / "casme2/CASME2-coding-20190701.xlsx", [("Sheet1", [rt.CASME2_HEADER] + rt.CASME2_ROWS)])
     rt.casme_sq_tree(tmp_path / "casme_sq", "cropped")
-    assert cli.main(["check-data", "casme2", "casme_sq", "--root", str(tmp_path)]) == 0
+    assert cli.main(["check-data", "casme2", "casme_sq", "--data-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     for expected in ("source      licensed copy at", "CASME2-coding-20140508.xlsx, cropped frames in Cropped/",
                      "CASME2-coding-20140508.xlsx, CASME2-coding-20190701.xlsx found; read CASME2-coding-20140508.xlsx",
@@ -431,31 +434,32 @@ def test_check_data_readable_with_findings(tmp_path, capsys):
                      "anger            3   Table II 101", "offset-0               1  [kept]",
                      "s40/disgust1_1: expected the clip folder"):
         assert expected in out, expected
-    assert cli.main(["check-data", "casme2", "--root", str(tmp_path), "--sheet", "CASME2-coding-20190701.xlsx"]) == 0
+    assert cli.main(["check-data", "casme2", "--data-root", str(tmp_path),
+                     "--sheet", "CASME2-coding-20190701.xlsx"]) == 0
     assert "read CASME2-coding-20190701.xlsx" in capsys.readouterr().out
     rt.smic_tree(tmp_path / "smic")
-    assert cli.main(["check-data", "smic", "--root", str(tmp_path), "--label-set", "2class"]) == 0
+    assert cli.main(["check-data", "smic", "--data-root", str(tmp_path), "--label-set", "2class"]) == 0
     out = capsys.readouterr().out
     assert "negative         2   Table II 18  (-16)" in out and "s2/s2_sur_01: 'surprise' is not one of" in out
-    assert cli.main(["check-data", "smic", "--root", str(tmp_path)]) == 1     # table2 needs the labels file
+    assert cli.main(["check-data", "smic", "--data-root", str(tmp_path)]) == 1     # table2 needs the labels file
     assert "SMIC-5class-labels.csv" in capsys.readouterr().out
 
 
 def test_check_data_unreadable_and_hints(tmp_path, capsys):
     (tmp_path / "casme2").mkdir()                            # no sheet: cannot be read
-    assert cli.main(["check-data", "casme2", "--root", str(tmp_path)]) == 1
+    assert cli.main(["check-data", "casme2", "--data-root", str(tmp_path)]) == 1
     assert "cannot read" in capsys.readouterr().out
     rt.casme2_tree(tmp_path / "casme2/CASME2")               # one level off
-    assert cli.main(["check-data", "casme2", "--root", str(tmp_path)]) == 1
+    assert cli.main(["check-data", "casme2", "--data-root", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"the data seems to be in {tmp_path / 'casme2/CASME2'}" in out
     shutil.move(tmp_path / "casme2/CASME2", tmp_path / "CASME2")     # the release's own folder name
     (tmp_path / "casme2").rmdir()
-    assert cli.main(["check-data", "casme2", "--root", str(tmp_path)]) == 1
+    assert cli.main(["check-data", "casme2", "--data-root", str(tmp_path)]) == 1
     assert f"found {tmp_path / 'CASME2'}: rename it or link it as {tmp_path / 'casme2'}" in capsys.readouterr().out
     rt.casme_tree(tmp_path / "casme/CASME")
     rt.casme_sq_tree(tmp_path / "casme_sq/CAS(ME)^2", "cropped")
-    assert cli.main(["check-data", "casme", "casme_sq", "--root", str(tmp_path)]) == 1
+    assert cli.main(["check-data", "casme", "casme_sq", "--data-root", str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert f"in {tmp_path / 'casme/CASME'}" in out and f"in {tmp_path / 'casme_sq/CAS(ME)^2'}" in out
 

@@ -5,11 +5,19 @@ import numpy as np
 import pytest
 import torch
 
-from learnet_lite import datasets
 from learnet_lite.dynamic import (
-    FOLDER_GROUP, derive_folder, dynamic_image, dynamic_image_from_folder, exact_rank_pooling,
-    rank_pooling_weights, ranking_accuracy, ranking_scores, time_varying_mean, to_uint8,
+    FOLDER_GROUP,
+    derive_folder,
+    dynamic_image,
+    dynamic_image_from_folder,
+    exact_rank_pooling,
+    rank_pooling_weights,
+    ranking_accuracy,
+    ranking_scores,
+    time_varying_mean,
+    to_uint8,
 )
+from learnet_lite.frames import DataError, iter_frames, list_frames, read_frames
 
 
 def harmonic(n):
@@ -183,7 +191,7 @@ def write_clip(folder, names, shape=(6, 8, 3), seed=0):
 def test_frames_are_listed_by_number_not_string_order(tmp_path):
     names = ["img9.png", "img10.png", "img1.png", "img100.png", "img2.png"]
     write_clip(tmp_path / "clip", names)
-    got = [p.name for p in datasets.list_frames(tmp_path / "clip")]
+    got = [p.name for p in list_frames(tmp_path / "clip")]
     assert got == ["img1.png", "img2.png", "img9.png", "img10.png", "img100.png"]
 
 
@@ -191,68 +199,68 @@ def test_zero_padded_and_prefixed_names(tmp_path):
     names = ["reg_EP01_5-010.png", "reg_EP01_5-9.png", "reg_EP01_5-08.png", "notes.txt"]
     write_clip(tmp_path / "c", names[:3])
     (tmp_path / "c" / "notes.txt").write_text("not a frame")
-    got = [p.name for p in datasets.list_frames(tmp_path / "c")]
+    got = [p.name for p in list_frames(tmp_path / "c")]
     assert got == ["reg_EP01_5-08.png", "reg_EP01_5-9.png", "reg_EP01_5-010.png"]
 
 
 def test_duplicate_frame_numbers_are_refused(tmp_path):
     write_clip(tmp_path / "c", ["img5.png", "img05.png"])
-    with pytest.raises(datasets.DataError, match="same number 5"):
-        datasets.list_frames(tmp_path / "c")
+    with pytest.raises(DataError, match="same number 5"):
+        list_frames(tmp_path / "c")
 
 
 def test_empty_or_missing_folder_is_refused(tmp_path):
     (tmp_path / "empty").mkdir()
-    with pytest.raises(datasets.DataError, match="empty.*found none"):
-        datasets.list_frames(tmp_path / "empty")
-    with pytest.raises(datasets.DataError, match="no such folder"):
-        datasets.list_frames(tmp_path / "missing")
+    with pytest.raises(DataError, match="empty.*found none"):
+        list_frames(tmp_path / "empty")
+    with pytest.raises(DataError, match="no such folder"):
+        list_frames(tmp_path / "missing")
 
 
 def test_frames_of_different_size_are_refused_naming_the_file(tmp_path):
     write_clip(tmp_path / "c", ["img1.png", "img2.png"])
     write_clip(tmp_path / "c", ["img3.png"], shape=(6, 9, 3))
-    with pytest.raises(datasets.DataError, match=r"img3\.png.*shape"):
-        datasets.read_frames(tmp_path / "c")
-    with pytest.raises(datasets.DataError, match=r"img3\.png.*shape"):
+    with pytest.raises(DataError, match=r"img3\.png.*shape"):
+        read_frames(tmp_path / "c")
+    with pytest.raises(DataError, match=r"img3\.png.*shape"):
         dynamic_image_from_folder(tmp_path / "c")
 
 
 def test_grey_frame_among_colour_frames_is_refused(tmp_path):
     write_clip(tmp_path / "c", ["img1.png", "img2.png"])
     write_clip(tmp_path / "c", ["img3.png"], shape=(6, 8))
-    with pytest.raises(datasets.DataError, match=r"img3\.png"):
-        datasets.read_frames(tmp_path / "c")
+    with pytest.raises(DataError, match=r"img3\.png"):
+        read_frames(tmp_path / "c")
 
 
 def test_unreadable_image_is_refused_naming_the_file(tmp_path):
     write_clip(tmp_path / "c", ["img1.png"])
     (tmp_path / "c" / "img2.jpg").write_bytes(b"this is not a jpeg")
-    with pytest.raises(datasets.DataError, match=r"img2\.jpg.*could not read"):
-        datasets.read_frames(tmp_path / "c")
+    with pytest.raises(DataError, match=r"img2\.jpg.*could not read"):
+        read_frames(tmp_path / "c")
 
 
 def test_frame_without_number_is_refused(tmp_path):
     write_clip(tmp_path / "c", ["apex.png"])
-    with pytest.raises(datasets.DataError, match=r"apex\.png.*frame number"):
-        datasets.list_frames(tmp_path / "c")
+    with pytest.raises(DataError, match=r"apex\.png.*frame number"):
+        list_frames(tmp_path / "c")
 
 
 def test_read_frames_keeps_time_order_and_pixels(tmp_path):
     names = [f"img{i}.png" for i in (3, 11, 2, 1)]
     written = dict(zip(names, write_clip(tmp_path / "c", names)))
-    clip = datasets.read_frames(tmp_path / "c")
+    clip = read_frames(tmp_path / "c")
     order = ["img1.png", "img2.png", "img3.png", "img11.png"]
     expected = np.stack([cv2.cvtColor(written[n], cv2.COLOR_BGR2RGB) for n in order])
     np.testing.assert_array_equal(clip, expected)
-    grey = datasets.read_frames(tmp_path / "c", color=False)
+    grey = read_frames(tmp_path / "c", color=False)
     assert grey.shape == clip.shape[:3]
 
 
 def test_streamed_folder_image_equals_in_memory_image(tmp_path):
     names = [f"img{i}.png" for i in range(1, 14)]
     write_clip(tmp_path / "c", names)
-    clip = datasets.read_frames(tmp_path / "c")
+    clip = read_frames(tmp_path / "c")
     for variant in ("bilen", "learnet"):
         np.testing.assert_allclose(dynamic_image_from_folder(tmp_path / "c", variant),
                                    dynamic_image(clip, variant=variant), rtol=1e-5, atol=1e-2)
@@ -299,7 +307,7 @@ def test_folder_image_equals_in_memory_image_for_every_clip_length(tmp_path, sha
     for T in (1, 2, 3, G, G + 1, G + 2, 2 * G + 2):
         folder = tmp_path / f"c{T}"
         write_clip(folder, [f"img{t}.png" for t in range(1, T + 1)], shape=shape, seed=T)
-        clip = datasets.read_frames(folder)
+        clip = read_frames(folder)
         for variant in ("bilen", "learnet"):
             ref = dynamic_image(clip, variant=variant, dtype=np.float64)
             got = dynamic_image_from_folder(folder, variant)
@@ -311,28 +319,28 @@ def test_folder_image_equals_in_memory_image_for_every_clip_length(tmp_path, sha
 
 def test_iter_frames_yields_read_frames_and_keeps_the_last_buffers(tmp_path):
     write_clip(tmp_path / "c", [f"img{t}.png" for t in range(1, 8)])
-    clip = datasets.read_frames(tmp_path / "c")
+    clip = read_frames(tmp_path / "c")
     kept = []
-    for i, frame in enumerate(datasets.iter_frames(tmp_path / "c", buffers=3)):
+    for i, frame in enumerate(iter_frames(tmp_path / "c", buffers=3)):
         kept.append(frame)
         np.testing.assert_array_equal(frame, clip[i])
         for back, old in enumerate(reversed(kept[-3:])):  # the last 3 are still intact
             np.testing.assert_array_equal(old, clip[i - back])
-    bgr = np.stack([f.copy() for f in datasets.iter_frames(tmp_path / "c", channel_order="BGR")])
+    bgr = np.stack([f.copy() for f in iter_frames(tmp_path / "c", channel_order="BGR")])
     np.testing.assert_array_equal(bgr, clip[..., ::-1])
     with pytest.raises(ValueError, match="buffers"):
-        next(datasets.iter_frames(tmp_path / "c", buffers=0))
+        next(iter_frames(tmp_path / "c", buffers=0))
 
 
 def test_folder_pooling_names_bad_frames(tmp_path):
     write_clip(tmp_path / "grey", ["img1.png", "img2.png"])
     write_clip(tmp_path / "grey", ["img3.png"], shape=(6, 8))
-    with pytest.raises(datasets.DataError, match=r"img3\.png"):
+    with pytest.raises(DataError, match=r"img3\.png"):
         dynamic_image_from_folder(tmp_path / "grey")
     write_clip(tmp_path / "bad", ["img1.png", "img3.png"])
     (tmp_path / "bad" / "img2.jpg").write_bytes(b"this is not a jpeg")
-    with pytest.raises(datasets.DataError, match=r"img2\.jpg.*could not read"):
+    with pytest.raises(DataError, match=r"img2\.jpg.*could not read"):
         dynamic_image_from_folder(tmp_path / "bad")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(datasets.DataError, match="found none"):
+    with pytest.raises(DataError, match="found none"):
         dynamic_image_from_folder(tmp_path / "empty")

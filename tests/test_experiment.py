@@ -3,6 +3,7 @@ determinism, input cache, subject grouping. Tiny fabricated clip folders, second
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import cv2
@@ -10,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from learnet_lite import cli, experiment, protocols, results
+from learnet_lite import cli, experiment, inputs, profiles, protocols, results
 
 CLASSES = ("disgust", "happiness", "surprise")
-SETTINGS = {"epochs": 2, "batch_size": 25, "lr": 1e-3, "repeats": 1, "test_size": 0.2, "val_size": 0.3,
-            "aug_angles": [0], "aug_flip": True, "aug_equalization": "luma", "loso_groups": None}
+# the smoke profile with LOSO proper (one fold per subject)
+SETTINGS = dataclasses.replace(profiles.load("smoke"), epochs=2, repeats=1, aug_angles=(0,), loso_groups=None)
 
 
 def make_clips(root, subjects=5, frames=4, size=24, seed=0) -> pd.DataFrame:
@@ -54,7 +55,7 @@ def strip_times(record: dict) -> dict:
 
 
 def test_inputs_are_112_uint8_cached_and_apex_is_the_apex_frame(clips, tmp_path, monkeypatch):
-    di = experiment.inputs(clips, "bilen", cache_dir=tmp_path, progress=False)
+    di = inputs.images(clips, "bilen", cache_dir=tmp_path, progress=False)
     assert di.shape == (len(clips), 112, 112, 3) and di.dtype == np.uint8
     cached = list(tmp_path.glob("casme2-bilen-112-*.npz"))
     assert len(cached) == 1 and not list(tmp_path.glob(".*"))  # no temp file left
@@ -62,33 +63,34 @@ def test_inputs_are_112_uint8_cached_and_apex_is_the_apex_frame(clips, tmp_path,
     def boom(*a):
         raise AssertionError("recomputed although cached")
 
-    monkeypatch.setattr(experiment, "_one_input", boom)
-    np.testing.assert_array_equal(experiment.inputs(clips, "bilen", cache_dir=tmp_path, progress=False), di)
+    monkeypatch.setattr(inputs, "_one_input", boom)
+    np.testing.assert_array_equal(inputs.images(clips, "bilen", cache_dir=tmp_path, progress=False), di)
     monkeypatch.undo()
-    apex = experiment.inputs(clips.iloc[:1], "apex-frame", cache_dir=None, progress=False)[0]
+    apex = inputs.images(clips.iloc[:1], "apex-frame", cache_dir=None, progress=False)[0]
     frame = cv2.cvtColor(cv2.imread(str(clips.frames[0][1])), cv2.COLOR_BGR2RGB)  # apex = 2 -> img2
     np.testing.assert_array_equal(apex, cv2.resize(frame, (112, 112), interpolation=cv2.INTER_AREA))
     with pytest.raises(ValueError, match="variant 'mean'"):
-        experiment.inputs(clips, "mean", cache_dir=None)
+        inputs.images(clips, "mean", cache_dir=None)
 
 
 def test_data_fingerprint_names_the_clip_table_not_where_it_lies(tmp_path):
     def table(root, **attrs):
         rows = [{"subject": s, "clip": c, "label": lab, "emotion": lab,
                  "frames": [root / s / c / f"img{t}.jpg" for t in (1, 2, 3)]}
-                for s, c, lab in (("sub2", "EP01", "happy"), ("sub10", "EP02", "disgust"), ("sub2", "EP03", "surprise"))]
+                for s, c, lab in (("sub2", "EP01", "happy"), ("sub10", "EP02", "disgust"),
+                                  ("sub2", "EP03", "surprise"))]
         df = pd.DataFrame(rows)
         df.attrs.update({"root": str(root), "source": "twin", "twin": {"version": 2, "seed": 0}, **attrs})
         return df
 
     here = table(tmp_path / "a" / "casme2")  # no frame exists: nothing is read
-    fp = experiment.data_fingerprint(here)
-    assert fp == experiment.data_fingerprint(table(tmp_path / "a" / "casme2"))  # deterministic
+    fp = inputs.data_fingerprint(here)
+    assert fp == inputs.data_fingerprint(table(tmp_path / "a" / "casme2"))  # deterministic
     assert fp["clips"] == 3 and fp["source"] == "twin" and fp["generator_version"] == 2 and len(fp["sha256"]) == 16
     sha = fp["sha256"]
-    assert experiment.data_fingerprint(table(tmp_path / "moved" / "elsewhere"))["sha256"] == sha
-    assert experiment.data_fingerprint(here.iloc[::-1])["sha256"] == sha  # row order: sorted first
-    assert experiment.data_fingerprint(here.drop(columns="label"))["sha256"] != sha
+    assert inputs.data_fingerprint(table(tmp_path / "moved" / "elsewhere"))["sha256"] == sha
+    assert inputs.data_fingerprint(here.iloc[::-1])["sha256"] == sha  # row order: sorted first
+    assert inputs.data_fingerprint(here.drop(columns="label"))["sha256"] != sha
     changed = {
         "a label": here.assign(label=["happy", "disgust", "fear"]),
         "a frame": here.assign(frames=[here.frames[0][:2]] + list(here.frames[1:])),
@@ -100,15 +102,15 @@ def test_data_fingerprint_names_the_clip_table_not_where_it_lies(tmp_path):
     for what, df in changed.items():
         if what not in ("the generator", "the source"):
             df.attrs.update(here.attrs)
-        assert experiment.data_fingerprint(df)["sha256"] != sha, f"{what} changed, the fingerprint did not"
+        assert inputs.data_fingerprint(df)["sha256"] != sha, f"{what} changed, the fingerprint did not"
     # no attrs (an older data layer): root from the frames, twin settings from the twin's marker
     bare = table(tmp_path / "b" / "casme2")
     bare.attrs.clear()
     (tmp_path / "b" / "casme2").mkdir(parents=True)
     (tmp_path / "b" / "casme2" / ".learnet-twin.json").write_text(json.dumps({"settings": {"version": 1}}))
-    fb = experiment.data_fingerprint(bare)
+    fb = inputs.data_fingerprint(bare)
     assert fb["generator_version"] == 1 and fb["twin_settings"] == {"version": 1}
-    assert fb["sha256"] == experiment.data_fingerprint(table(tmp_path / "c", twin={"version": 1}))["sha256"]
+    assert fb["sha256"] == inputs.data_fingerprint(table(tmp_path / "c", twin={"version": 1}))["sha256"]
 
 
 def test_grouped_subjects_keep_subjects_on_one_side(clips):
@@ -126,7 +128,7 @@ def test_grouped_subjects_keep_subjects_on_one_side(clips):
 
 def test_run_writes_a_record_and_skips_it_next_time(prep, tmp_path):
     fold = experiment.folds(prep, "paper", SETTINGS, 0)[0]
-    path, trained = experiment.run_fold(prep, fold, model="learnet", profile="smoke", settings=SETTINGS,
+    path, trained = experiment.run_fold(prep, fold, model="learnet", profile=SETTINGS,
                                         results_dir=tmp_path, device="cpu", progress=False)
     assert trained and path == tmp_path / "smoke/casme2/paper/learnet/bilen-seed0-fold000.json"
     r = results.read(path)
@@ -136,10 +138,10 @@ def test_run_writes_a_record_and_skips_it_next_time(prep, tmp_path):
     assert len(r["extra"]["history"]["loss"]) == 2 and r["extra"]["momentum"] == 0.9
     assert r["git"]["commit"] and r["versions"]["torch"]
     assert not list((tmp_path / experiment.CHECKPOINT_DIR).rglob("*.pt"))  # checkpoint removed
-    assert r["extra"]["data"]["fingerprint"] == experiment.data_fingerprint(prep.df)
-    assert results.load_records(tmp_path)["data_fingerprint"].tolist() == [experiment.data_fingerprint(prep.df)["sha256"]]
+    assert r["extra"]["data"]["fingerprint"] == inputs.data_fingerprint(prep.df)
+    assert results.load_records(tmp_path)["data_fingerprint"].tolist() == [inputs.data_fingerprint(prep.df)["sha256"]]
     before = path.read_text()
-    again, trained = experiment.run_fold(prep, fold, model="learnet", profile="smoke", settings=SETTINGS,
+    again, trained = experiment.run_fold(prep, fold, model="learnet", profile=SETTINGS,
                                          results_dir=tmp_path, device="cpu", progress=False)
     assert again == path and not trained and path.read_text() == before
 
@@ -150,8 +152,7 @@ class Killed(RuntimeError):
 
 def test_resume_after_a_kill_equals_an_uninterrupted_run(prep, tmp_path):
     fold = experiment.folds(prep, "loso", SETTINGS, 0)[1]
-    settings = {**SETTINGS, "epochs": 3}
-    kw = dict(model="learnet", profile="smoke", settings=settings, device="cpu", progress=False)
+    kw = dict(model="learnet", profile=dataclasses.replace(SETTINGS, epochs=3), device="cpu", progress=False)
     whole, _ = experiment.run_fold(prep, fold, results_dir=tmp_path / "a", **kw)
 
     def kill_after_epoch_2(epoch, history):
@@ -177,7 +178,7 @@ def test_resume_after_a_kill_equals_an_uninterrupted_run(prep, tmp_path):
 
 
 def test_cli_train_writes_skips_and_reproduce_tables(clips, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(experiment, "clips", lambda dataset, settings=None: clips)
+    monkeypatch.setattr(inputs, "clips", lambda dataset, profile=None: clips)
     monkeypatch.setattr(experiment, "CACHE_DIR", tmp_path / "cache")
     args = ["train", "--dataset", "casme2", "--protocol", "paper", "--profile", "smoke",
             "--results", str(tmp_path / "r"), "--device", "cpu", "--quiet"]
@@ -202,7 +203,7 @@ def test_cli_train_writes_skips_and_reproduce_tables(clips, tmp_path, monkeypatc
 
 
 def test_reproduce_reports_runs_of_other_data_and_reruns_only_those_when_asked(clips, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(experiment, "clips", lambda dataset, settings=None: clips)
+    monkeypatch.setattr(inputs, "clips", lambda dataset, profile=None: clips)
     monkeypatch.setattr(experiment, "CACHE_DIR", tmp_path / "cache")
     kw = dict(datasets=["casme2"], models_=["learnet"], protocols_=["paper"], seeds=[0, 1], device="cpu",
               progress=False, results_dir=tmp_path / "r")
@@ -272,8 +273,8 @@ def smic_release(root, subjects=4, frames=4, size=24, seed=0):
 def test_smic_2class_reads_smic_with_two_classes_and_records_apart(tmp_path, monkeypatch):
     smic_release(tmp_path / "data" / "smic")
     monkeypatch.setenv("DATA_ROOT", str(tmp_path / "data"))
-    assert experiment.source("smic_2class") == ("smic", "2class") and experiment.source("smic") == ("smic", "table2")
-    two = experiment.clips("smic_2class", SETTINGS)
+    assert inputs.source("smic_2class") == ("smic", "2class") and inputs.source("smic") == ("smic", "table2")
+    two = inputs.clips("smic_2class", SETTINGS)
     assert sorted(two["emotion"].unique()) == ["negative", "positive"] and len(two) == 12  # surprise left out
     assert (two["dataset"] == "smic_2class").all()
     cache = tmp_path / "cache"
@@ -284,11 +285,11 @@ def test_smic_2class_reads_smic_with_two_classes_and_records_apart(tmp_path, mon
     files = sorted(p.name for p in cache.glob("*.npz"))
     assert len(files) == 2 and files[0].startswith("smic-") and files[1].startswith("smic_2class-")
     fold = experiment.folds(prep2, "paper", SETTINGS, 0)[0]
-    path, _ = experiment.run_fold(prep2, fold, model="learnet", profile="smoke", settings=SETTINGS,
+    path, _ = experiment.run_fold(prep2, fold, model="learnet", profile=SETTINGS,
                                   results_dir=tmp_path / "r", device="cpu", progress=False)
     assert path == tmp_path / "r/smoke/smic_2class/paper/learnet/bilen-seed0-fold000.json"
     r = results.read(path)
     assert r["dataset"] == "smic_2class" and r["labels"] == ["negative", "positive"]
     assert np.asarray(r["confusion"]).shape == (2, 2) and r["extra"]["n_classes"] == 2
     with pytest.raises(ValueError, match="smic_3class"):
-        experiment.clips("smic_3class", SETTINGS)
+        inputs.clips("smic_3class", SETTINGS)

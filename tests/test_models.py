@@ -1,4 +1,5 @@
-"""LEARNet and the baselines: parameter counts derived by hand, shapes, accretion, tables."""
+"""LEARNet and the baselines: parameter counts derived by hand, shapes, accretion; the model's
+tables (Tables I and V, the ablation counts, the Fig. 2 graph: learnet_lite.tables)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from learnet_lite import models, paper
+from learnet_lite import models, paper, tables
 
 CLASS_COUNTS = (2, 3, 4, 5, 7, 8)  # every dataset/protocol of Table II (SMIC 2/3, CASME-II 5, ...)
 
@@ -47,7 +48,7 @@ def test_learnet_has_the_authors_count():
 def test_ablation_counts(options, expected):
     model = models.build("learnet", 8, **options)
     assert models.count_parameters(model) == expected
-    assert models.summary(model).trainable_params == expected  # torchinfo agrees
+    assert tables.layer_summary(model).trainable_params == expected  # torchinfo agrees
 
 
 def test_final_map_3_is_near_the_papers_1_4m():
@@ -207,7 +208,7 @@ def test_maxpool_ablation_downsamples_by_pooling():
 
 
 def test_table1_is_measured_from_the_module():
-    df = models.table1(models.build("learnet", 8)).set_index("layer")
+    df = tables.table1(models.build("learnet", 8)).set_index("layer")
     assert df.loc["Total", "parameters"] == 1_866_824
     assert df.loc["FC", "parameters"] == 4096 * 256 + 256
     assert df.loc["Conv-4", "output"] == "7×7×64" and df.loc["Conv-5", "output"] == "4×4×256"
@@ -218,14 +219,14 @@ def test_table1_is_measured_from_the_module():
     assert all(df.loc[df["mismatch"], "note"].str.len() > 0)
     assert df.loc["Total", "paper_parameters"] == 1_405_824
     # a different model gives a different table: nothing is typed in
-    df3 = models.table1(models.build("learnet", 5, final_map=3)).set_index("layer")
+    df3 = tables.table1(models.build("learnet", 5, final_map=3)).set_index("layer")
     assert df3.loc["Total", "parameters"] == by_hand(5, final_map=3)
     assert df3.loc["FC", "parameters"] == df3.loc["FC", "paper_parameters"]
     assert df3.loc["Conv-5", "output"] == "3×3×256" and df3.loc["Conv-5", "mismatch"]
 
 
 def test_table5_is_measured_from_the_modules():
-    df = models.table5().set_index("model")
+    df = tables.table5().set_index("model")
     assert df.loc["learnet", "parameters"] == 1_866_824
     assert df.loc["vgg16", "parameters"] == 138_357_544      # torchvision's published count
     assert df.loc["resnet18", "parameters"] == 11_689_512
@@ -236,6 +237,40 @@ def test_table5_is_measured_from_the_modules():
     # the paper's ResNet row: 34 layers holds only for ResNet-34, 11M only for ResNet-18
     assert df.loc["resnet34", "layers_match"] and not df.loc["resnet34", "parameters_match"]
     assert df.loc["resnet18", "parameters_match"] and not df.loc["resnet18", "layers_match"]
+
+
+def test_tables_know_the_models_input_size():
+    assert tables.MODEL_INPUT == models.INPUT_SIZE
+
+
+def test_ablation_counts_and_their_numbers():
+    counts = tables.ablation_counts(8)
+    assert list(counts["variant"]) == list(tables.ABLATIONS)
+    assert counts["vs. official"].iloc[0] == 0
+    assert tables.ablation_numbers(counts) == {"n_learnet": by_hand(8), "n_noacc": by_hand(8, accretion=False),
+                                               "n_final3": by_hand(8, final_map=3)}
+
+
+def test_table1_and_table5_numbers():
+    g = tables.table1_numbers(tables.table1(models.build("learnet", 8)))
+    assert g["fc_ours"] == 4096 * 256 + 256 and g["fc_paper"] == g["fc_final3"] == 589_824 + 256
+    assert g["table1_paper_total"] == 1_405_824 and g["table1_mismatches"] == 5
+    assert g["table1_difference"] == by_hand(8) - 1_405_824
+    assert g["final3_vs_paper"] == by_hand(8, final_map=3) - 1_405_824
+    g5 = tables.table5_numbers(tables.table5())
+    assert g5["vgg16_m"] == pytest.approx(138.36) and g5["resnet18_layers"] == 18 and g5["learnet_layers"] == 7
+    html = tables.style_table5(tables.table5()).to_html()
+    assert tables.HIGHLIGHT in html and "138,357,544" in html
+
+
+def test_graph_is_read_off_the_module():
+    nodes, edges = tables.graph(models.build("learnet", 8))
+    names = set(nodes["name"])
+    assert {"input", "stem", "concat", "conv5", "fc", "classifier", "add1_1", "add2_2"} <= names
+    assert nodes["params"].sum() == by_hand(8)  # every trainable layer is one node
+    assert ("p1.1", "add1_1") in edges and ("add1_1", "p2.2") in edges
+    plain, _ = tables.graph(models.build("learnet", 8, accretion=False))
+    assert not plain["name"].str.startswith("add").any()
 
 
 def test_paper_tables_transcription_is_consistent():

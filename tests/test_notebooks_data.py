@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from learnet_lite import datasets, profiles, synthetic
+from learnet_lite import datasets, inputs
 from learnet_lite.paper import table
 
 
@@ -12,7 +12,7 @@ from learnet_lite.paper import table
 def test_data_chapter(run_notebook):
     nb, glued = run_notebook("02_data")
     t2 = table("table2").set_index("emotion")
-    _, data = synthetic.datasets_for(profiles.load("smoke"), progress=False)   # the twins the page read
+    data = {name: inputs.clips(name, "smoke") for name in datasets.DATASETS}   # the clips the page read
     for name in datasets.DATASETS:
         assert glued[f"paper_clips_{name}"] == int(t2.loc["total", name])
         assert glued[f"clips_{name}"] == len(data[name]) > 0

@@ -22,7 +22,7 @@ def records(tmp_path_factory):
 def test_training_chapter_trains_every_fold_and_scores(run_notebook, records):
     nb, g = run_notebook("04_training", dataset="casme2", protocol="loso", results_dir=records)
     assert g["dataset_name"] == "casme2"
-    assert g["n_folds"] == SMOKE["loso_groups"] and g["epochs"] == SMOKE["epochs"]
+    assert g["n_folds"] == SMOKE.loso_groups and g["epochs"] == SMOKE.epochs
     assert g["n_classes"] == 7 and g["chance_uniform"] == pytest.approx(1 / 7)
     assert 1 / 7 <= g["chance_majority"] < 1
     assert g["train_images"] > 0 and g["device_used"] in ("cpu", "cuda")
@@ -44,7 +44,7 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
     # the glued count is the package's count for the same twin and split
     from learnet_lite import experiment
 
-    prep = experiment.prepare("casme2", SMOKE, SMOKE["variant"], progress=False)
+    prep = experiment.prepare("casme2", SMOKE, SMOKE.variant, progress=False)
     fold = experiment.folds(prep, "paper", SMOKE, seed=0)[0]
     assert g["paper_subjects_both"] == fold.info["near_duplicates"]["subjects_on_both_sides"]
     for key in ("leaky", "paper", "loso", "apex"):
@@ -65,7 +65,7 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     run_notebook("04_training", dataset="casme2", protocol="loso", results_dir=records)
     run_notebook("06_protocols", dataset="casme2", results_dir=records)  # paper, paper-leaky, loso, apex
     nb, g = run_notebook("05_results", results_dir=records)
-    assert g["n_records"] == 2 * SMOKE["loso_groups"] + 2  # loso (dynamic and apex) + paper + paper-leaky
+    assert g["n_records"] == 2 * SMOKE.loso_groups + 2  # loso (dynamic and apex) + paper + paper-leaky
     assert g["casme2_loso"].endswith("%")
     assert g["casme2_paper_acc"] == pytest.approx(76.57)  # Table III, read from data/paper
     assert g["cells_run"] >= 3  # casme2 LEARNet under the three protocols
@@ -79,14 +79,15 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
 
     gpu = results.load_records(results.RESULTS_DIR / "paper")
     cell = gpu[(gpu.dataset == "casme2") & (gpu.model == "learnet") & (gpu.protocol == "paper")]
-    gpu_tables = [_shown(c) for c in nb.cells if c.cell_type == "code" and "show(t3_gpu" in c.source]
+    gpu_tables = [_shown(c) for c in nb.cells if c.cell_type == "code" and "show_paper_profile(t3_gpu" in c.source]
     if not cell.empty:
         assert f"{100 * cell['accuracy'].mean():.1f}" in gpu_tables[0]
     # records made on other data are counted and marked: this build's own are of its data, the
     # committed paper-profile ones made before fingerprints (on earlier twins) are not
     bare = int(gpu["data_fingerprint"].isna().sum()) if not gpu.empty else 0
     assert bare <= g["n_other_data"] <= len(gpu)
-    t3_shown = [_shown(c) for c in nb.cells if c.cell_type == "code" and c.source.strip() == "show(t3, profile)"][0]
+    t3_shown = [_shown(c) for c in nb.cells
+                if c.cell_type == "code" and c.source.strip() == "tables.show_beside_paper(t3, settings.name)"][0]
     assert ">current<" in t3_shown and ">other " not in t3_shown
     if bare and not cell.empty:
         assert ">other " in gpu_tables[0]
@@ -99,9 +100,9 @@ def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_p
     assert g["dataset_name"] == "smic_2class" and g["class_names"] == "negative, positive"
     assert g["n_classes"] == 2 and g["chance_uniform"] == pytest.approx(0.5)
     assert g["paper_clips"] == 35 and g["paper_clips_source"] != "Table II"  # from the text, data/paper/table2.csv
-    from learnet_lite import experiment
+    from learnet_lite import inputs
 
-    assert g["n_clips"] == len(experiment.clips("smic_2class", SMOKE))
+    assert g["n_clips"] == len(inputs.clips("smic_2class", SMOKE))
     records = list(tmp_path.rglob("*.json"))
     assert records and all(r.parts[-4] == "smic_2class" for r in records)
     nb, g = run_notebook("05_results", results_dir=str(tmp_path))
@@ -119,7 +120,7 @@ def _shown(cell) -> str:
 
 def data_used_outputs(nb) -> str:
     """The HTML and text the "data used" cell of an executed chapter shows."""
-    cell = next(c for c in nb.cells if c["cell_type"] == "code" and "datasets.data_used(" in "".join(c["source"]))
+    cell = next(c for c in nb.cells if c["cell_type"] == "code" and "tables.show_data_used(" in "".join(c["source"]))
     return "".join(o.get("data", {}).get("text/html", "") + o.get("text", "") + o.get("data", {}).get("text/plain", "")
                    for o in cell.get("outputs", []))
 

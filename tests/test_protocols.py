@@ -125,11 +125,11 @@ def test_profile_settings_and_rendering_a_fold():
     df = clips()
     settings = profiles.load("smoke")
     (f,) = protocols.split_for(df, "paper", settings, seed=0)
-    per_clip = augment.Options.from_settings(settings).copies_per_image
+    per_clip = augment.Options.from_profile(settings).copies_per_image
     assert len(f.part("train")) == per_clip * len(f.train)
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, size=(len(df), 16, 16, 3), dtype=np.uint8)
-    train = augment.render_plan(images, f.part("train"), augment.Options.from_settings(settings))
+    train = augment.render_plan(images, f.part("train"), augment.Options.from_profile(settings))
     assert train.shape == (len(f.part("train")), 16, 16, 3)
     test = augment.render_plan(images, f.part("test"))
     np.testing.assert_array_equal(test[0], augment.equalize(images[f.test[0]]))

@@ -7,8 +7,8 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import KERNEL, NOTEBOOKS
+
 from learnet_lite import student
 
 md, code = nbformat.v4.new_markdown_cell, nbformat.v4.new_code_cell
@@ -156,11 +156,11 @@ def test_student_book_has_exercises_but_no_solutions(tmp_path, run_notebook):
     executed.mkdir()
     for name in [p.stem for p in NOTEBOOKS.glob("[0-9]*.ipynb")]:
         nbformat.write(run_notebook(name)[0], executed / f"{name}.ipynb")
-    for page in student._toc_files(student.REPO_ROOT):  # the Makefile's per-dataset pages
+    for page in student.toc_files():  # the Makefile's per-dataset pages
         stem = page.split("/")[-1]
-        if stem.startswith("04_training_"):
-            dataset = stem[len("04_training_"):]
-            nbformat.write(run_notebook("04_training", dataset=dataset)[0], executed / f"{stem}.ipynb")
+        source, params = student.notebook_of(stem)
+        if params:
+            nbformat.write(run_notebook(source, **params)[0], executed / f"{stem}.ipynb")
     out = student.build(tmp_path / "student", executed_dir=executed)
     pages = {p.stem: p.read_text(encoding="utf-8") for p in (out / "_build" / "html" / "book").glob("*.html")}
     for name in exercise_notebooks():

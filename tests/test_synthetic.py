@@ -19,7 +19,8 @@ import pandas as pd
 import pytest
 
 from learnet_lite import cli, datasets, faces, synthetic
-from learnet_lite.datasets import DataError, frame_number, load
+from learnet_lite.datasets import load
+from learnet_lite.frames import DataError, frame_number, read_frame, read_frames
 from learnet_lite.paper import table
 
 SMALL = 0.05     # share of each class in the round-trip twins (at least one clip per class)
@@ -88,7 +89,7 @@ def check_clips(df, name, layout):
         numbers = [frame_number(p) for p in frames]
         assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
     size = synthetic.RAW_SIZE if layout == "raw" else synthetic.CROPPED_SIZE[name]
-    assert datasets.read_frames(df.frames.iloc[0]).shape[1:] == size + (3,)
+    assert read_frames(df.frames.iloc[0]).shape[1:] == size + (3,)
 
 
 @pytest.mark.parametrize("name", datasets.DATASETS)
@@ -113,7 +114,7 @@ def test_round_trip_raw(raw_twins, name):
     assert df.drop(columns="frames").equals(made[name].drop(columns="frames"))
     check_clips(df, name, "raw")
     assert not any(p.name.startswith("reg_") for f in df.frames for p in f)
-    got, plan = Counter(df.emotion), planned(name, RAW_SCALE[name])
+    plan = planned(name, RAW_SCALE[name])
     assert sum(plan.values()) - len(df) == len(defects(df))
 
 
@@ -162,7 +163,7 @@ def test_casme_format(twins):
         header = [None if pd.isna(v) else v for v in t.iloc[0]]
         assert header == synthetic.CASME_HEADER and t.shape[1] == 12
         rows = t.iloc[1:]
-        assert rows[0].map(lambda v: int(v) in subjects).all()
+        assert rows[0].astype(int).isin(list(subjects)).all()
         assert set(rows[11]) <= {"tense", "comtempt", "happiness", "disgust", "repression", "surprise", "fear",
                                  "sadness"}
         assert rows[1].map(lambda v: re.fullmatch(r"EP\d\d(_\d)?", v) is not None).all()
@@ -257,7 +258,7 @@ def test_casme_sq_format(twins, raw_twins):
     rows = [[c.value for c in r] for r in wb["CASMEcode_final"].iter_rows()]
     assert all(len(r) == 9 for r in rows) and isinstance(rows[0][0], int)       # no header
     assert len(rows) == sum(planned("casme_sq", SMALL).values())
-    for part, name, onset, apex, offset, aus, emotion, kind, report in rows:
+    for part, name, _onset, _apex, _offset, _aus, emotion, kind, report in rows:
         assert 1 <= part <= 22 and re.fullmatch(r"(anger|disgust|happy)\d_\d+", name)
         assert emotion in ("negative", "positive", "surprise", "others")
         assert kind in ("macro-expression", "micro-expression") and isinstance(report, str)
@@ -332,7 +333,8 @@ def test_smic_format(twins, raw_twins):
     k = kinds(df)
     assert k["not-micro"] == len(subjects) and k["no-label"] == len(clips) - len(df) and not defects(df)
     lines = (root / datasets.SMIC_5CLASS_FILE).read_text().splitlines()
-    assert lines[0].startswith("# SMIC five-class labels") and "SYNTHETIC" in lines[0] and lines[2] == "subject,clip,emotion"
+    assert (lines[0].startswith("# SMIC five-class labels") and "SYNTHETIC" in lines[0]
+            and lines[2] == "subject,clip,emotion")
     three = load("smic", root, label_set="3class")
     assert len(three) == len(clips)
     label_of = dict(zip(zip(three["subject"], three["clip"]), three["emotion"]))
@@ -447,7 +449,7 @@ def test_raw_layout_face_is_found_and_cropped(tmp_path):
     assert df.layout.eq("raw").all() and df.frames.iloc[0][0].name.startswith(("EP", "img"))
     found, inside = 0, 0
     for frames in df.frames:
-        first = datasets.read_frame(frames[0])
+        first = read_frame(frames[0])
         assert first.shape == synthetic.RAW_SIZE + (3,)
         box, source = faces.face_box(first)
         found += source == "haar"
@@ -469,15 +471,15 @@ def test_honesty_single_frame_near_chance_dynamic_image_above():
 
 
 def test_cli_synth_and_check_data(tmp_path, capsys):
-    assert cli.main(["synth", "smic", "--root", str(tmp_path), "--scale", "0.05"]) == 0
-    assert cli.main(["check-data", "smic", "--root", str(tmp_path)]) == 0
+    assert cli.main(["synth", "smic", "--out", str(tmp_path), "--scale", "0.05"]) == 0
+    assert cli.main(["check-data", "smic", "--data-root", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "surprise" in out and "not-micro" in out and "no-label" in out and "synthetic twin" in out
     (tmp_path / "smic" / datasets.SMIC_5CLASS_FILE).unlink()
-    assert cli.main(["check-data", "smic", "--root", str(tmp_path)]) == 1
-    assert cli.main(["check-data", "smic", "--root", str(tmp_path), "--label-set", "3class"]) == 0
-    assert cli.main(["synth", "casme2", "--root", str(tmp_path), "--scale", "0.03"]) == 0
-    assert cli.main(["check-data", "casme2", "--root", str(tmp_path)]) == 0    # defects only leave clips out
+    assert cli.main(["check-data", "smic", "--data-root", str(tmp_path)]) == 1
+    assert cli.main(["check-data", "smic", "--data-root", str(tmp_path), "--label-set", "3class"]) == 0
+    assert cli.main(["synth", "casme2", "--out", str(tmp_path), "--scale", "0.03"]) == 0
+    assert cli.main(["check-data", "casme2", "--data-root", str(tmp_path)]) == 0    # defects only leave clips out
     out = capsys.readouterr().out
     assert "frames-missing" in out and "apex-missing" in out
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import standin
 import torch
 
-from learnet_lite import models, standin, train
+from learnet_lite import models, train
+from learnet_lite.profiles import Profile
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,7 @@ def test_fit_history_and_determinism(batch):
     for _ in range(2):
         torch.manual_seed(123)  # different global state before: fit must reseed
         model = models.build("learnet", 5)
-        hist = train.fit(model, x, y, val=(x[:10], y[:10]), epochs=2, batch_size=10, seed=7,
+        hist = train.fit(model, x, y, Profile(epochs=2, batch_size=10), val=(x[:10], y[:10]), seed=7,
                          device="cpu", progress=False)
         runs.append((hist, train.predict(model, x, device="cpu")))
     (h1, p1), (h2, p2) = runs
@@ -72,7 +74,7 @@ def test_fit_history_and_determinism(batch):
 
 def test_fit_seed_matters(batch):
     x, y = batch
-    hists = [train.fit(models.build("learnet", 5), x, y, epochs=1, batch_size=10, seed=s,
+    hists = [train.fit(models.build("learnet", 5), x, y, Profile(epochs=1, batch_size=10), seed=s,
                        device="cpu", progress=False) for s in (0, 1)]
     assert hists[0]["loss"] != hists[1]["loss"]
 
@@ -81,7 +83,7 @@ def test_fit_learns_the_standin(batch):
     x, y = batch
     torch.manual_seed(0)
     model = models.build("learnet", 5)
-    hist = train.fit(model, x, y, epochs=4, seed=0, device="cpu", progress=False)
+    hist = train.fit(model, x, y, Profile(epochs=4), seed=0, device="cpu", progress=False)
     assert hist["loss"][-1] < hist["loss"][0]
     assert hist["val_loss"] == []
 
@@ -103,7 +105,7 @@ class Killed(RuntimeError):
 
 def test_checkpoint_every_k_epochs_resumes_from_the_last_saved_one(batch, tmp_path):
     x, y = batch
-    kw = dict(epochs=5, batch_size=10, seed=3, device="cpu", progress=False, checkpoint_every=2)
+    kw = dict(profile=Profile(epochs=5, batch_size=10, checkpoint_every=2), seed=3, device="cpu", progress=False)
 
     def fresh():
         torch.manual_seed(0)
@@ -127,7 +129,7 @@ def test_checkpoint_every_k_epochs_resumes_from_the_last_saved_one(batch, tmp_pa
                         on_epoch=lambda e, h: epochs_run.append(e), **kw)
     assert epochs_run == [3, 4, 5] and resumed == whole
     with pytest.raises(ValueError, match="checkpoint_every"):
-        train.fit(fresh(), x, y, epochs=1, checkpoint_every=0, progress=False)
+        train.fit(fresh(), x, y, Profile(checkpoint_every=0), epochs=1, progress=False)
 
 
 def test_auto_device():
@@ -146,19 +148,6 @@ def test_standin_is_deterministic_and_balanced():
     from learnet_lite.dynamic import dynamic_image
     still = dynamic_image(video[:, :1].repeat(5, axis=1))
     assert np.abs(still).max() < 1e-4
-
-
-def test_clip_images_from_a_twin(tmp_path):
-    from learnet_lite import datasets, synthetic
-
-    clips = synthetic.generate("casme2", tmp_path / "casme2", scale=0.02, progress=False)
-    classes = datasets.SPECS["casme2"].classes
-    x, y = train.clip_images(clips, classes, size=56, progress=False)
-    assert x.shape == (len(clips), 3, 56, 56) and x.dtype == torch.float32
-    assert [classes[i] for i in y.tolist()] == list(clips["emotion"])
-    torch.testing.assert_close(x.mean(dim=(1, 2, 3)), torch.zeros(len(clips)), atol=1e-4, rtol=0)
-    with pytest.raises(ValueError, match="not among the classes"):
-        train.clip_images(clips, ["happiness"], progress=False)
 
 
 class _Touch:

@@ -1,4 +1,4 @@
-"""A small generated stand-in for dynamic images of micro-expressions (synthetic).
+"""Tests' helper: a small generated stand-in for dynamic images of micro-expressions.
 
 Small and fast, for unit tests of the model and the training loop (the model chapter
 trains on the CASME-II clips of :mod:`learnet_lite.synthetic` instead). Each clip is a
@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import torch
 
-from .dynamic import dynamic_image
+from learnet_lite.dynamic import dynamic_image
 
 CLASSES = ("disgust", "happiness", "surprise", "repression", "others")
 

@@ -1,0 +1,883 @@
+"""The paper's tables and figures beside ours: every comparison the chapters show.
+
+Each function takes what the pipeline produced (clip tables, a model, run records) and the
+paper's numbers (:mod:`paper`, ``data/paper/*.csv``) and returns a table that shows both
+with the difference. Nothing here trains or reads frames.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import augment, datasets, inputs, metrics, paper, profiles, results
+from .paper import table
+from .protocols import PROTOCOLS
+
+# --- Table II: the clips per class, and what each chapter read ---------------------------------------------
+
+
+def table2_counts(df: pd.DataFrame, dataset: str | None = None) -> pd.DataFrame:
+    """Clips per class of a ``load`` result beside the paper's Table II (``dataset`` is the
+    Table II column: ``smic_2class`` for SMIC's two classes, which the text gives): class,
+    ours, paper, difference; a last row of totals. Label sets the paper did not use (CAS(ME)^2's
+    emotion column, SMIC's three folders) have no paper column values."""
+    t2 = table("table2").set_index("emotion")
+    name = str(df["dataset"].iloc[0]) if len(df) and dataset is None else dataset
+    label_set = df.attrs.get("label_set", "table2")
+    column = name if name in t2.columns and label_set in ("table2", "2class") else None
+    release = "smic" if name == "smic_2class" else name
+    classes = (datasets.classes_of(release, label_set) if release in datasets.SPECS
+               else tuple(sorted(set(df["emotion"]))))
+    ours = df["emotion"].value_counts() if len(df) else pd.Series(dtype=int)
+    rows = []
+    for c in classes:
+        paper = t2[column].get(c) if column else None
+        paper = None if paper is None or pd.isna(paper) else int(paper)
+        rows.append({"class": c, "ours": int(ours.get(c, 0)), "table2": paper,
+                     "difference": None if paper is None else int(ours.get(c, 0)) - paper})
+    total_paper = sum(r["table2"] for r in rows if r["table2"] is not None) if column else None
+    rows.append({"class": "total", "ours": int(len(df)), "table2": total_paper,
+                 "difference": None if total_paper is None else int(len(df)) - total_paper})
+    out = pd.DataFrame(rows)
+    for c in ("table2", "difference"):
+        out[c] = out[c].astype("Int64")
+    return out
+
+
+def data_used(tables: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every chapter's "data used" tables, from the clip tables it read (dataset key ->
+    ``load`` result) -> (one row per dataset, indexed by it: ``data`` (licensed copy or
+    synthetic twin), ``sheet`` (file and version), ``read as`` (layout, label set), the
+    ``clips`` read beside ``Table II``'s count, the clips ``left out`` for defects and those
+    of ``other class``es; every clip left out for a defect and why). Nothing is dropped
+    silently."""
+    rows, gone = [], []
+    for key, df in tables.items():
+        a = df.attrs
+        total = table2_counts(df, key).iloc[-1]
+        out = datasets.left_out(df)
+        defect = out["kind"].isin(datasets.DEFECTS)
+        rows.append({
+            "dataset": key, "data": datasets.source_kind(a),
+            "sheet": datasets.sheet_read(a, ", ".join(Path(x).name for x in a.get("sheet") or [])),
+            "read as": f"{a.get('layout', '-')}, {a.get('label_set', 'table2')}",
+            "clips": int(total["ours"]), "Table II": total["table2"],
+            "left out": int(defect.sum()), "other class": int((~defect).sum()),
+        })
+        gone += [{"dataset": key, **r} for r in out[defect].to_dict("records")]
+    summary = pd.DataFrame(rows).set_index("dataset")
+    summary["Table II"] = summary["Table II"].astype("Int64")
+    return summary, pd.DataFrame(gone, columns=["dataset", "clip", "kind", "why"])
+
+
+def table2(tables: dict) -> pd.DataFrame:
+    """Table II regenerated: per class (rows, a total last) and dataset, the paper's count
+    and ours with the difference where there is one ("42 (-1)"); "–" where the paper used no
+    such class."""
+    cols = {}
+    for key, df in tables.items():
+        t = table2_counts(df, key).set_index("class")
+        cols[(key, "paper")] = t["table2"]
+        cols[(key, "ours")] = pd.Series([f"{o} ({d:+d})" if not pd.isna(d) and d else str(o)
+                                         for o, d in zip(t["ours"], t["difference"])], index=t.index)
+    wide = pd.DataFrame(cols)   # a class of another dataset only: NaN, shown "–" as in Table II
+    wide = wide.reindex([c for c in wide.index if c != "total"] + ["total"])
+    return wide.astype(object).where(wide.notna(), "–")
+
+
+def show_data_used(tables: dict) -> None:
+    """Display a chapter's "data used" section (:func:`data_used` and :func:`table2`, per
+    class beside Table II), and every clip left out with the reason."""
+    from IPython.display import display
+
+    used, gone = data_used(tables)
+    display(used, table2(tables).T.droplevel(0))
+    if len(gone):
+        display(gone.style.hide(axis="index"))
+    else:
+        print("No clip was left out.")
+
+
+# --- Tables I and V, Fig. 2: the model beside the paper (chapter 3) ----------------------------------------
+# (models and torch are imported inside the functions: the chapters that show no model import no torch)
+
+MODEL_INPUT = 112  # models.INPUT_SIZE: Table I's 112×112×3 input
+HIGHLIGHT = "background-color: #fde2cf"  # a row that disagrees with the paper
+
+
+# chapter 2: the counts its prose cites beside Table II
+
+def table2_numbers(data: dict) -> dict:
+    """The counts chapter 2 cites beside Table II, from the clip tables it read (dataset key
+    -> ``load`` result): per dataset the clips read (``clips_<key>``), Table II's total
+    (``paper_clips_<key>``) and the subjects (``subjects_<key>``); ``data_kind`` ("twins" when
+    every table is a synthetic twin, else "datasets read"); CAS(ME)^2's sheet emotions, its
+    other label set (``casme_sq_emotions``), beside Table II's anger, disgust and happiness
+    (``paper_casme_sq_counts``); and the frames read in all (``frames_total``)."""
+    t2 = table("table2").set_index("emotion")
+    out = {}
+    for key, clips in data.items():
+        out[f"clips_{key}"] = int(len(clips))
+        out[f"paper_clips_{key}"] = int(t2.loc["total", key])
+        out[f"subjects_{key}"] = int(clips["subject"].nunique())
+    twins = all(c.attrs.get("source") == "twin" for c in data.values())
+    out["data_kind"] = "twins" if twins else "datasets read"
+    emotions = data["casme_sq"]["sheet_emotion"].str.lower().value_counts()
+    out["casme_sq_emotions"] = ", ".join(f"{k} {v}" for k, v in emotions.items())
+    out["paper_casme_sq_counts"] = ", ".join(str(int(t2.loc[k, "casme_sq"])) for k in ("anger", "disgust", "happiness"))
+    out["frames_total"] = int(sum(int(c["n_frames"].sum()) for c in data.values()))
+    return out
+
+
+# LEARNet's ablations (options of models.build) as chapter 3 names them
+ABLATIONS = {
+    "official (authors' code)": {},
+    "accretion off": {"accretion": False},
+    "max pooling instead of stride 2": {"downsample": "maxpool"},
+    "3×3 final map ('valid' conv 5)": {"final_map": 3},
+}
+
+
+def ablation_counts(num_classes: int = 8, variants: dict = ABLATIONS) -> pd.DataFrame:
+    """Trainable parameters of LEARNet and its ablations (``variants``: label -> options of
+    ``models.build``, the official network first): variant, options, parameters and the
+    difference from the first."""
+    from . import models
+
+    counts = pd.DataFrame(
+        [dict(variant=k, options=str(v) if v else "-",
+              parameters=models.count_parameters(models.build("learnet", num_classes, **v)))
+         for k, v in variants.items()]
+    )
+    counts["vs. official"] = counts["parameters"] - counts["parameters"].iloc[0]
+    return counts
+
+
+def ablation_numbers(counts: pd.DataFrame) -> dict:
+    """The counts chapter 3 cites from :func:`ablation_counts`: the official network
+    (``n_learnet``), without accretion (``n_noacc``) and with a 3×3 final map (``n_final3``)."""
+    n = counts.set_index("variant")["parameters"]
+    labels = list(ABLATIONS)
+    return {"n_learnet": int(n[labels[0]]), "n_noacc": int(n[labels[1]]), "n_final3": int(n[labels[3]])}
+
+
+def layer_summary(model, batch_size: int = 1, size: int = MODEL_INPUT, depth: int = 3):
+    """The torchinfo per-layer summary (output shape, parameters) at the paper's input,
+    with LEARNet's every layer run as a module on its whole input (the full stem map)."""
+    import torchinfo
+
+    skip = getattr(model, "skip_unread_stem", None)
+    if skip is not None:
+        model.skip_unread_stem = False
+    try:
+        return torchinfo.summary(model, input_size=(batch_size, 3, size, size), depth=depth, verbose=0,
+                                 col_names=("output_size", "num_params"), row_settings=("var_names", "depth"),
+                                 device="cpu", mode="eval")
+    finally:
+        if skip is not None:
+            model.skip_unread_stem = skip
+
+
+def _layer_rows(model, size: int = MODEL_INPUT) -> dict[str, tuple[tuple[int, ...], int]]:
+    """Module name → (output shape without batch, trainable parameters of it and its
+    children), both read from the torchinfo summary."""
+    info = layer_summary(model, size=size, depth=10)
+    names = {id(m): n for n, m in model.named_modules()}
+    shapes, leaf_params = {}, {}
+    for layer in info.summary_list:
+        name = names.get(id(layer.module))
+        if name is None:
+            continue
+        if layer.output_size:
+            shapes[name] = tuple(layer.output_size[1:])
+        if layer.is_leaf_layer:
+            leaf_params[name] = int(layer.trainable_params)
+    return {name: (shape, sum(n for leaf, n in leaf_params.items() if leaf == name or leaf.startswith(name + ".")))
+            for name, shape in shapes.items()}
+
+
+def table1(model=None, size: int = MODEL_INPUT) -> pd.DataFrame:
+    """Table I rebuilt from a LEARNet module (default ``models.build("learnet", 8)``): one row
+    per row of the paper's table, with the output size and trainable parameter count (weights
+    + biases, summed over the four paths or the accretion layers of a row) measured by
+    torchinfo, beside the paper's numbers (``data/paper/table1.csv``), the difference, and a
+    note on every mismatch."""
+    from . import models
+
+    model = model if model is not None else models.build("learnet", 8)
+    rows = _layer_rows(model, size)
+
+    def out(name):
+        if name not in rows:
+            return "-"
+        c, h, w = rows[name][0] if len(rows[name][0]) == 3 else (rows[name][0][0], 1, 1)
+        return f"{h}×{w}×{c}"
+
+    def params(names):
+        return sum(rows[n][1] for n in names if n in rows)
+
+    adds = {lvl: [n for n in (f"accretion.add{lvl}_1", f"accretion.add{lvl}_2") if n in rows] for lvl in (1, 2)}
+    paths = {lvl: [f"path{p}.conv{lvl}" for p in range(1, 5)] for lvl in (2, 3, 4)}
+    # paper row -> modules of ours that implement it
+    layout = [("Input", []), ("Conv-1", ["stem"]), ("Conv-2", paths[2]), ("Add-1", adds[1]),
+              ("Conv-3", paths[3]), ("Add-2", adds[2]), ("Conv-4", paths[4]), ("Concat", []),
+              ("LRN", ["concat_bn"]), ("Conv-5", ["conv5"]), ("FC", ["fc.linear"]),
+              ("FC (classes)", ["classifier"])]
+    shape_of = {"Input": None, "Concat": "concat_bn"}
+    pub = table("table1").set_index("layer")
+    records = []
+    for layer, mods in layout:
+        output = f"{size}×{size}×3" if layer == "Input" else out(shape_of.get(layer) or (mods[0] if mods else "-"))
+        n = params(mods)
+        p_out = pub["output"].get(layer, "—")
+        p_n = pub["parameters"].get(layer)
+        p_n = None if p_n is None or pd.isna(p_n) else int(p_n)
+        records.append(dict(layer=layer, module=", ".join(mods) or "-",
+                            output=output, parameters=n, paper_output=p_out,
+                            paper_parameters=p_n, difference=n - (p_n or 0)))
+    df = pd.DataFrame(records)
+    total = models.count_parameters(model)
+    df.loc[len(df)] = dict(layer="Total", module="", output="", parameters=total, paper_output="",
+                           paper_parameters=int(pub["parameters"].sum()),
+                           difference=total - int(pub["parameters"].sum()))
+    df["paper_parameters"] = df["paper_parameters"].astype("Int64")
+    df["mismatch"] = (df["difference"] != 0) | ((df["paper_output"] != df["output"]) & (df["paper_output"] != "—")
+                                                 & (df["layer"] != "Total"))
+    df["note"] = [_table1_note(r, model) for r in df.itertuples()]
+    return df
+
+
+def _table1_note(r, model) -> str:
+    if not r.mismatch:
+        return ""
+    if r.layer in ("Add-1", "Add-2") and r.module == "-":
+        return "ablation: no accretion layer"
+    if r.difference != 0:
+        return _TABLE1_NOTES[r.layer]
+    if model.options["downsample"] == "maxpool":
+        return "ablation: stride-1 conv + 2×2 max pooling ('same', rounds up)"
+    return _TABLE1_NOTES.get(r.layer, "output size differs")
+
+
+_TABLE1_NOTES = {
+    "Add-1": "paper lists no parameters; the authors' code puts a BatchNorm (γ, β) after each sum",
+    "Add-2": "paper lists no parameters; the authors' code puts a BatchNorm (γ, β) after each sum",
+    "LRN": "BatchNorm γ, β of the 256 concatenated channels",
+    "Conv-5": "ablation: 'valid' conv 5 gives a 3×3 map, the paper prints 4×4",
+    "FC": ("paper prints Conv-5's 589,824+256 again; that is a 2304→256 layer (a 3×3 final "
+           "map); the authors' 4×4 map flattens to 4096 → 4096·256+256"),
+    "FC (classes)": "no row in the paper: the classifier, 256·classes + classes",
+    "Total": "paper's Table I rows sum to this (≈ the 1.4M of Table V and the text)",
+}
+
+
+def table1_numbers(t1: pd.DataFrame, num_classes: int = 8) -> dict:
+    """The numbers chapter 3 cites from :func:`table1` of the official network (``t1``): our
+    FC row and the paper's (``fc_ours``, ``fc_paper``), the paper's total and ours minus it
+    (``table1_paper_total``, ``table1_difference``), the rows that disagree
+    (``table1_mismatches``), and, from the table of the 3×3-final-map variant built here, its
+    FC row (``fc_final3``) and its total minus the paper's (``final3_vs_paper``)."""
+    from . import models
+
+    t = t1.set_index("layer")
+    final3 = table1(models.build("learnet", num_classes, final_map=3)).set_index("layer")
+    return {"fc_ours": int(t.loc["FC", "parameters"]), "fc_paper": int(t.loc["FC", "paper_parameters"]),
+            "table1_paper_total": int(t.loc["Total", "paper_parameters"]),
+            "table1_difference": int(t.loc["Total", "difference"]),
+            "table1_mismatches": int(t1["mismatch"].sum()),
+            "fc_final3": int(final3.loc["FC", "parameters"]),
+            "final3_vs_paper": int(final3.loc["Total", "difference"])}
+
+
+def style_table1(t1: pd.DataFrame):
+    """:func:`table1` for display: the rows that disagree with the paper highlighted, counts
+    with thousands separators, no index."""
+    def highlight(row):
+        return [HIGHLIGHT if t1.loc[row.name, "mismatch"] else ""] * len(row)
+
+    return (t1.drop(columns=["mismatch"]).style.apply(highlight, axis=1)
+              .format({"paper_parameters": lambda v: "" if pd.isna(v) else f"{v:,}", "parameters": "{:,}",
+                       "difference": "{:+,}"})
+              .hide(axis="index"))
+
+
+# Table V as the paper names its rows -> our builder names (ResNet: both depths, see table5)
+TABLE5_MODELS = (("VGG-16", "vgg16"), ("VGG-19", "vgg19"), ("GoogleNet", "googlenet"),
+                 ("ResNet", "resnet18"), ("ResNet", "resnet34"), ("LEARNet", "learnet"))
+
+
+def table5(num_classes: int = 1000, learnet_classes: int = 8) -> pd.DataFrame:
+    """Table V rebuilt: weight layers and trainable parameters (millions) of each network,
+    measured from the modules, beside the paper's column (``data/paper/table5.csv``).
+
+    The baselines are counted with the ImageNet head (``num_classes=1000``), which is how
+    the paper's 138M/144M/4M/11M figures arise (with a 112×112 input the torchvision
+    models end in adaptive pooling, so their count does not depend on the input size).
+    ResNet-18 and ResNet-34 are both shown: the paper's "34 layers, 11M" mixes them
+    (ResNet-18 has 11.7M parameters, ResNet-34 21.8M)."""
+    import torch
+
+    from . import models
+
+    pub = table("table5").set_index("network")
+    rows = []
+    for label, key in TABLE5_MODELS:
+        with torch.device("meta"):  # shapes only: no memory, no initialisation cost
+            model = models.build(key, learnet_classes if key == "learnet" else num_classes)
+        n = models.count_parameters(model)
+        rows.append(dict(network=label, model=key, layers=models.count_layers(model), parameters=n,
+                         millions=round(n / 1e6, 2), paper_layers=int(pub.loc[label, "layers"]),
+                         paper_millions=float(pub.loc[label, "parameters_millions"])))
+    df = pd.DataFrame(rows)
+    df["difference_millions"] = (df["millions"] - df["paper_millions"]).round(2)
+    df["layers_match"] = df["layers"] == df["paper_layers"]
+    # agreement to the paper's precision: one unit of its last printed digit (it prints
+    # whole millions, and 1.4 for LEARNet; 11.7M printed as 11 is truncation, not error)
+    unit = df["paper_millions"].map(lambda m: 1.0 if float(m).is_integer() else 0.1)
+    df["parameters_match"] = (df["millions"] - df["paper_millions"]).abs() < unit
+    return df
+
+
+def table5_numbers(t5: pd.DataFrame) -> dict:
+    """The numbers chapter 3 cites from :func:`table5`: millions of parameters of the
+    baselines (``<model>_m``) and the weight layers of LEARNet and the two ResNets
+    (``<model>_layers``)."""
+    m = t5.set_index("model")
+    millions = {f"{k}_m": float(m.loc[k, "millions"]) for k in ("vgg16", "vgg19", "googlenet", "resnet18", "resnet34")}
+    return millions | {f"{k}_layers": int(m.loc[k, "layers"]) for k in ("learnet", "resnet18", "resnet34")}
+
+
+def style_table5(t5: pd.DataFrame):
+    """:func:`table5` for display: the rows whose layers or parameters disagree with the
+    paper highlighted, no index."""
+    def highlight(r):
+        return [HIGHLIGHT if not (r["layers_match"] and r["parameters_match"]) else ""] * len(r)
+
+    return (t5.style.apply(highlight, axis=1)
+              .format({"parameters": "{:,}", "millions": "{:.2f}", "paper_millions": "{:g}",
+                       "difference_millions": "{:+.2f}"})
+              .hide(axis="index"))
+
+
+def graph(model, size: int = MODEL_INPUT) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The LEARNet data flow read off a module, for drawing Fig. 2: nodes (``name``,
+    ``label`` with kernel, width and output size, ``params``, grid position ``x``/``y``) and
+    edges ``(from, to)``. Paths are rows 1–4 and levels are columns; an accretion node sits
+    between two levels in the row of the path it feeds. An ablated module draws as it is
+    (no accretion nodes when ``accretion=False``)."""
+    import torch
+
+    from .models import LEARNet, count_parameters
+
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        maps = model.lateral(torch.zeros(1, 3, size, size))
+        head = model.conv5(model.concat_bn(maps["concat"]))
+    model.train(was_training)
+
+    def hw(t):
+        return f"{t.shape[-2]}×{t.shape[-1]}×{t.shape[1]}"
+
+    nodes, edges = [], []
+    mid = 2.5  # vertical centre of the four path rows
+
+    def node(name, label, x, y, module=None):
+        nodes.append(dict(name=name, label=label, x=x, y=y, params=0 if module is None else count_parameters(module)))
+
+    stem = model.stem.conv
+    node("input", f"input\n{size}×{size}×3", 0, mid)
+    node("stem", f"stem conv {stem.kernel_size[0]}×{stem.kernel_size[1]}×{stem.out_channels}\n{hw(maps['stem'])}",
+         1, mid, model.stem)
+    edges.append(("input", "stem"))
+    feeds = {p: "stem" for p in range(1, 5)}
+    for level in (1, 2, 3):
+        x = 2 * level
+        for p in range(1, 5):
+            block = getattr(model, f"path{p}")[level - 1]
+            k = block.conv.kernel_size[0]
+            name = f"p{p}.{level}"
+            node(name, f"path {p}: conv {k}×{k}×{block.conv.out_channels}\n{hw(maps[name])}", x, p, block)
+            edges.append((feeds[p], name))
+            feeds[p] = name
+        if level < 3:
+            for i, (dst, src) in enumerate(LEARNet.PAIRS, start=1):
+                key = f"add{level}_{i}"
+                if key not in maps:
+                    continue
+                node(key, f"accretion + BN\n{hw(maps[key])}", x + 1, dst, model.accretion[key])
+                edges += [(f"p{src}.{level}", key), (f"p{dst}.{level}", key)]
+                feeds[dst] = key
+    node("concat", f"concat + BN\n{hw(maps['concat'])}", 7, mid, model.concat_bn)
+    edges += [(feeds[p], "concat") for p in range(1, 5)]
+    node("conv5", f"conv 5 3×3×256\n{hw(head)}", 8, mid, model.conv5)
+    node("fc", f"FC {model.fc.linear.out_features}\n+ dropout", 9, mid, model.fc)
+    node("classifier", f"FC {model.classifier.out_features}\n(classes)", 10, mid, model.classifier)
+    edges += [("concat", "conv5"), ("conv5", "fc"), ("fc", "classifier")]
+    return pd.DataFrame(nodes), edges
+
+
+# Figs. 4 and 5: what the chapter cites from a trained network's maps
+
+def accretion_input_correlation(maps: dict, key: str = "add1_1") -> float:
+    """Mean correlation, over the channels where both vary, of the two inputs of the
+    accretion layer ``key`` (for ``add1_1``: path 1's and path 2's level-1 responses), from
+    the ``LEARNet.lateral`` maps of one image; NaN where no channel varies in both."""
+    import numpy as np
+
+    from .models import LEARNet
+
+    level, i = (int(s) for s in key.removeprefix("add").split("_"))
+    dst, src = LEARNet.PAIRS[i - 1]
+    a, b = maps[f"p{src}.{level}"][0].flatten(1), maps[f"p{dst}.{level}"][0].flatten(1)
+    r = [float(np.corrcoef(a[c], b[c])[0, 1]) for c in range(a.shape[0]) if a[c].std() > 0 and b[c].std() > 0]
+    return float(np.mean(r)) if r else float("nan")
+
+
+def pooling_vs_stride(model, x) -> tuple[dict, object, object]:
+    """Fig. 5's comparison on the same trained stem filters and input ``x`` (1, 3, H, W):
+    (a) convolve at stride 1, ReLU, 2×2 max pooling; (b) the stride-2 convolution the network
+    uses. -> (numbers, pooled, strided): the maps' side (``fig5_shape``) and the mean, over
+    channels, of their mean absolute difference relative to the mean stride-2 response
+    (``fig5_relative_difference``)."""
+    import torch
+    import torch.nn.functional as F
+
+    conv = model.stem.conv
+    with torch.no_grad():
+        pooled = F.max_pool2d(F.relu(F.conv2d(x, conv.weight, conv.bias, padding=1)), 2)
+        strided = F.relu(conv(x))
+    diff = (pooled - strided).abs().flatten(2).mean(2) / (strided.abs().flatten(2).mean(2) + 1e-9)
+    numbers = {"fig5_shape": f"{tuple(pooled.shape[-2:])}", "fig5_relative_difference": float(diff.mean())}
+    return numbers, pooled, strided
+
+
+
+# --- Tables III and IV, Figs. 7-10: results beside the paper (chapters 4-6) --------------------------------
+
+
+# the paper's "ResNet" (Table V: 34 layers but 11M parameters, ResNet-18's size) -> ours
+PAPER_MODEL_ALIASES = {"resnet": "resnet18"}
+
+
+def beside_paper(table: pd.DataFrame, paper_rows: pd.DataFrame, protocols=PROTOCOLS,
+                 aliases: dict | None = None) -> pd.DataFrame:
+    """The paper's accuracy (``data/paper/table3.csv``/``table4.csv`` rows) beside ours:
+    one row per paper row, per protocol our ``acc_<protocol>`` (mean over repeats, percent),
+    ``std_<protocol>``, ``diff_<protocol>`` (ours minus the paper's), ``uf1_<protocol>``,
+    ``uar_<protocol>`` (pooled) and ``repeats_<protocol>``; NaN where not run, listed in
+    ``not_run``. Where ``table`` says which records were made on the data now in use
+    (:func:`results.aggregate` with ``current``): ``data_<protocol>`` and ``data`` over the row's
+    protocols, "current" or "other data (n of m records)". Quoted handcrafted rows stay, with
+    nothing of ours beside them."""
+    aliases = {**PAPER_MODEL_ALIASES, **(aliases or {})}
+    rows = []
+    for p in paper_rows.to_dict("records"):
+        row = dict(p)
+        model = p.get("model")
+        model = aliases.get(model, model) if isinstance(model, str) and model else None
+        row["our_model"] = model
+        not_run, other, total, checked = [], 0, 0, True
+        for protocol in protocols:
+            hit = pd.DataFrame()
+            if model is not None and not table.empty:
+                hit = table[(table["dataset"] == p["dataset"]) & (table["model"] == model)
+                            & (table["protocol"] == protocol)]
+            if len(hit) > 1:
+                raise ValueError(f"beside_paper: {len(hit)} result rows for {p['dataset']}/{model}/{protocol} "
+                                 f"(profiles {sorted(hit['profile'])}, variants {sorted(hit['variant'])}); "
+                                 "select one profile and variant first")
+            if len(hit) == 1:
+                h = hit.iloc[0]
+                acc = 100 * h["accuracy_mean"]
+                row.update({f"acc_{protocol}": acc, f"std_{protocol}": 100 * h["accuracy_std"],
+                            f"diff_{protocol}": acc - p["accuracy"], f"uf1_{protocol}": h["uf1_pooled"],
+                            f"uar_{protocol}": h["uar_pooled"], f"repeats_{protocol}": int(h["repeats"]),
+                            f"data_{protocol}": h.get("data")})
+                if pd.isna(h.get("other_data")):
+                    checked = False
+                else:
+                    other, total = other + int(h["other_data"]), total + int(h["runs"])
+            else:
+                row.update({f"{k}_{protocol}": float("nan") for k in ("acc", "std", "diff", "uf1", "uar", "repeats")})
+                row[f"data_{protocol}"] = None
+                if model is not None:
+                    not_run.append(protocol)
+        row["data"] = results.data_label_of(other, total, checked)
+        row["not_run"] = ",".join(not_run)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def paper_figure(number: int) -> pd.DataFrame:
+    """The paper's Fig. 7-10 confusion matrix as printed, as a square table: index = the
+    printed "TRUE LABEL" axis, columns = the printed "PREDICTED LABEL" axis (see the notes
+    in ``data/paper/fig<number>.csv`` on why the printed titles may be swapped)."""
+    fig = paper.table(f"fig{number}")
+    order = list(dict.fromkeys(fig["true"]))
+    return fig.pivot(index="true", columns="predicted", values="value").loc[order, order]
+
+
+# the paper's class abbreviations in Figs. 7-10 -> the class names of our records
+PAPER_CLASS_NAMES = {"happy": "happiness", "sad": "sadness"}
+
+
+def fill_command(profile: str, dataset: str, model: str, protocols) -> str:
+    """The command that records the missing runs of one table cell group."""
+    return (f"learnet-lite reproduce --profile {profile} --datasets {dataset} --models {model} "
+            f"--protocols {' '.join(protocols)}")
+
+
+# a paper row's (dataset, classes) -> the dataset of our records where the paper ran a dataset
+# with other classes than Table II's (Table IV's 2-class SMIC, SMIC-I): each run key of
+# inputs.LABEL_SETS under its release and class count, {("smic", 2): "smic_2class"}
+CLASS_SET_DATASETS = {(release, len(datasets.classes_of(release, label_set))): key
+                      for key, (release, label_set) in inputs.LABEL_SETS.items()}
+
+
+def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "bilen",
+                protocols=PROTOCOLS, current: dict | None = None) -> pd.DataFrame:
+    """Table III (``"table3"``) or IV (``"table4"``) beside our runs of one profile and input
+    variant (:func:`beside_paper`). Each paper row's ``dataset`` becomes the dataset of our
+    records it compares with (:data:`CLASS_SET_DATASETS`: Table IV's 2-class rows ->
+    ``smic_2class``; the printed name stays in ``paper_dataset``). A row whose class count
+    still differs from our records' gets no numbers of ours; ``fill`` names the command that
+    records whatever of a CNN row was not run (empty for the quoted handcrafted rows);
+    ``current`` (dataset -> sha256 of the data now in use) fills ``data`` (:func:`beside_paper`)."""
+    rows = paper.table(name)
+    rows.insert(rows.columns.get_loc("dataset") + 1, "paper_dataset", rows["dataset"])
+    rows["dataset"] = [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(rows["dataset"], rows["classes"])]
+    sel = records
+    if not records.empty:
+        sel = records[(records["profile"] == profile) & (records["variant"] == variant)]
+    table = results.aggregate(sel, current) if not sel.empty else pd.DataFrame(columns=list(results.GROUP))
+    out = beside_paper(table, rows, protocols)
+    n_classes = {d: len(g["labels"].iloc[0]) for d, g in sel.groupby("dataset")} if not sel.empty else {}
+    fills = []
+    for i, row in out.iterrows():
+        model = row["our_model"]
+        if not isinstance(model, str) or not model:  # a quoted handcrafted row
+            fills.append("")
+            continue
+        ours = n_classes.get(row["dataset"])
+        if ours is not None and int(row["classes"]) != ours:
+            for p in protocols:
+                for k in ("acc", "std", "diff", "uf1", "uar", "repeats"):
+                    out.at[i, f"{k}_{p}"] = float("nan")
+                out.at[i, f"data_{p}"] = None
+            out.at[i, "data"] = None
+            out.at[i, "not_run"] = ",".join(protocols)
+            fills.append(f"not run: our {row['dataset']} records have {ours} classes, this row {int(row['classes'])}")
+            continue
+        missing = [p for p in protocols if pd.isna(row[f"acc_{p}"])]
+        fills.append(fill_command(profile, row["dataset"], model, missing) if missing else "")
+    out["fill"] = fills
+    return out
+
+
+def confusion_beside_paper(number: int, records: pd.DataFrame, profile: str, variant: str = "bilen",
+                           model: str = "learnet", prefer=("paper", "loso", "paper-leaky")):
+    """Fig. ``number`` (7-10) as printed and our pooled confusion in the same class order
+    and orientation (rows = the printed 'PREDICTED LABEL' axis, columns = 'TRUE LABEL';
+    each column a true class, normalised to sum 1). Returns ``(paper, ours, protocol)``;
+    ``ours`` is None when no record of the dataset exists (then ``protocol`` is None)."""
+    printed = paper_figure(number)  # index true, columns predicted
+    dataset = str(paper.table(f"fig{number}")["dataset"].iloc[0])
+    paper_view = printed.T  # rows predicted, columns true: as printed
+    names = [PAPER_CLASS_NAMES.get(c, c) for c in paper_view.columns]
+    sel = pd.DataFrame()
+    if not records.empty:
+        sel = records[(records["profile"] == profile) & (records["variant"] == variant)
+                      & (records["model"] == model) & (records["dataset"] == dataset)]
+    for protocol in prefer:
+        runs = sel[sel["protocol"] == protocol] if not sel.empty else sel
+        if runs.empty:
+            continue
+        cm, labels = results.pooled_confusion(runs)
+        pos = {c: i for i, c in enumerate(labels)}
+        full = np.zeros((len(names), len(names)))
+        for a, ta in enumerate(names):
+            for b, tb in enumerate(names):
+                if ta in pos and tb in pos:
+                    full[a, b] = cm[pos[ta], pos[tb]]  # rows true, columns predicted
+        rates = metrics.normalize_rows(full).T  # -> rows predicted, columns true
+        ours = pd.DataFrame(rates, index=paper_view.index, columns=paper_view.columns)
+        return paper_view, ours, protocol
+    return paper_view, None, None
+
+
+def figs_beside_paper(found: ResultRecords, model: str = "learnet") -> list[dict]:
+    """Figs. 7-10 beside this profile's records (:func:`confusion_beside_paper`), one dict each:
+    ``number``, ``dataset``, ``printed``, ``ours`` (None where not run) and ``protocol``."""
+    figs = []
+    for number in (7, 8, 9, 10):
+        printed, ours, protocol = confusion_beside_paper(number, found.records, found.profile, found.variant, model)
+        dataset = str(paper.table(f"fig{number}")["dataset"].iloc[0])
+        figs.append({"number": number, "dataset": dataset, "printed": printed, "ours": ours, "protocol": protocol})
+    return figs
+
+
+def figs_shown(figs: list[dict]) -> str:
+    """What each of :func:`figs_beside_paper` shows of ours: "Fig. 7: not run, Fig. 8: paper, ..."."""
+    return ", ".join(f"Fig. {f['number']}: {f['protocol'] or 'not run'}" for f in figs)
+
+
+# the results chapter (5): this profile's records and the paper profile's, beside the paper
+
+
+@dataclass(frozen=True)
+class ResultRecords:
+    """What the results chapter puts beside the paper: this profile's run records and the
+    ``paper`` profile's (the committed GPU runs; empty when the profile is ``paper`` itself),
+    each with the data fingerprints of what its profile reads now (:func:`results.current_data`),
+    and ``source``, the data this build reads (:func:`data_source`)."""
+
+    profile: str
+    variant: str
+    source: str
+    records: pd.DataFrame
+    current: dict
+    gpu: pd.DataFrame
+    gpu_current: dict
+
+
+def data_source(names) -> str:
+    """The data the datasets ``names`` are read from: "synthetic twins", "licensed data" (every
+    one placed in ``DATA_ROOT``) or which are licensed copies and which twins."""
+    placed = [d for d in names if profiles.dataset_folder(d)[1]]
+    if not placed:
+        return "synthetic twins"
+    if len(placed) == len(names):
+        return "licensed data"
+    return f"licensed copies of {', '.join(placed)} and the twins of the others"
+
+
+def records_beside_paper(settings, records_dir=results.RESULTS_DIR) -> ResultRecords:
+    """The records of ``settings``' profile under ``records_dir`` and the ``paper`` profile's
+    under :data:`results.RESULTS_DIR` (an empty table where a folder is missing, or where the
+    profile is ``paper``: its records are the first ones), with their current fingerprints."""
+    records = results.load_records(Path(records_dir) / settings.name)
+    gpu = results.load_records(results.RESULTS_DIR / "paper") if settings.name != "paper" else pd.DataFrame()
+    return ResultRecords(settings.name, settings.variant, data_source(settings.datasets), records,
+                         results.current_data(records, settings), gpu, results.current_data(gpu, "paper"))
+
+
+def records_numbers(found: ResultRecords) -> dict:
+    """The numbers the results chapter cites of its records: how many of each profile, and how
+    many of them were not made on the data now in use (:func:`results.data_status`)."""
+    other = sum(int(results.data_status(frame, current).isin(["other data", "no fingerprint"]).sum())
+                for frame, current in ((found.records, found.current), (found.gpu, found.gpu_current))
+                if not frame.empty)
+    return {"n_records": len(found.records), "n_gpu_records": len(found.gpu), "n_other_data": other,
+            "profile_name": found.profile, "data_source": found.source}
+
+
+def paper_tables(name: str, found: ResultRecords) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Table ``name`` (``"table3"`` or ``"table4"``) beside this profile's records and beside the
+    ``paper`` profile's (None where there are none): :func:`paper_table`, each with its data."""
+    ours = paper_table(name, found.records, found.profile, found.variant, current=found.current)
+    if found.gpu.empty:
+        return ours, None
+    return ours, paper_table(name, found.gpu, "paper", found.variant, current=found.gpu_current)
+
+
+def _learnet(table: pd.DataFrame, dataset: str, classes: int | None = None) -> pd.Series:
+    row = table[(table["model"] == "learnet") & (table["dataset"] == dataset)]
+    return (row if classes is None else row[row["classes"] == classes]).iloc[0]
+
+
+def _percent(value) -> str:
+    return "not run" if pd.isna(value) else f"{float(value):.1f} %"
+
+
+def table_numbers(t3: pd.DataFrame, t4: pd.DataFrame) -> dict:
+    """The numbers the results chapter cites of Tables III and IV (:func:`paper_table`): how
+    many cells of ours are filled, and LEARNet's under ``loso`` beside the paper's."""
+    cells_run = int(sum(t[[f"acc_{p}" for p in PROTOCOLS]].notna().sum().sum() for t in (t3, t4)))
+    casme2, smic2 = _learnet(t3, "casme2"), _learnet(t4, "smic_2class", classes=2)
+    return {"cells_run": cells_run, "casme2_loso": _percent(casme2["acc_loso"]),
+            "smic2_loso": _percent(smic2["acc_loso"]), "smic2_paper_acc": float(smic2["accuracy"]),
+            "casme2_paper_acc": float(casme2["accuracy"])}
+
+
+def styled_beside_paper(table: pd.DataFrame):
+    """A :func:`paper_table` as the chapter shows it: the paper's accuracy beside ours (percent)
+    under each protocol, with the difference, UF1/UAR under loso, whether ours were made on the
+    data now in use, and a note (quoted, not run, or why not) -> a pandas ``Styler``."""
+    out = pd.DataFrame({"method": table["method"], "dataset": table["dataset"]})
+    if "subset" in table:
+        out["subset"] = table["subset"]
+    out["classes"] = table["classes"]
+    out["paper (%)"] = table["accuracy"]
+    for p in PROTOCOLS:
+        out[f"ours {p} (%)"] = table[f"acc_{p}"]
+        out[f"diff {p}"] = table[f"diff_{p}"]
+    out["UF1 loso"] = table["uf1_loso"]
+    out["UAR loso"] = table["uar_loso"]
+    out["data"] = table["data"].fillna("–")  # our numbers made on the data this build reads, or not
+    fill = table["fill"].fillna("").astype(str)
+    out["note"] = np.where(table["quoted"].astype(bool), "quoted: " + table["reference"].astype(str),
+                           np.where(fill.str.startswith("learnet-lite"), "not run", fill))
+    formats = {c: "{:.2f}" if c == "paper (%)" else "{:.3f}" if c.startswith(("UF1", "UAR")) else "{:.1f}"
+               for c in out.columns if c.endswith(")") or c.startswith(("diff", "UF1", "UAR"))}
+    return (out.style.hide(axis="index").format(formats, na_rep="–")
+            .set_properties(subset=["data", "note"], **{"white-space": "nowrap"}))
+
+
+def fill_all_command(table: pd.DataFrame, profile_name: str) -> str | None:
+    """One command that fills every cell of a :func:`paper_table` not run (``reproduce`` skips
+    what is recorded; ``--device cuda`` for the ``paper`` profile), or None when all ran."""
+    missing = table[table["fill"].fillna("").astype(str).str.startswith("learnet-lite")]
+    if missing.empty:
+        return None
+    protocols = [p for p in PROTOCOLS if missing[f"acc_{p}"].isna().any()]
+    command = fill_command(profile_name, " ".join(dict.fromkeys(missing["dataset"])),
+                           " ".join(dict.fromkeys(missing["our_model"])), protocols)
+    return command + (" --device cuda" if profile_name == "paper" else "")
+
+
+def show_beside_paper(table: pd.DataFrame, profile_name: str) -> None:
+    """Display a :func:`paper_table` (:func:`styled_beside_paper`), then the one command that
+    fills every cell not run (:func:`fill_all_command`)."""
+    from IPython.display import Markdown, display
+
+    display(styled_beside_paper(table))
+    command = fill_all_command(table, profile_name)
+    if command:
+        display(Markdown(f"Cells marked *not run* are filled by `{command}`."))
+
+
+def show_paper_profile(table: pd.DataFrame | None, profile_name: str) -> None:
+    """Display a table beside the ``paper`` profile's records (:func:`show_beside_paper`), or
+    say why there is none: this build's profile is ``paper``, or no such records exist."""
+    from IPython.display import Markdown, display
+
+    if table is not None:
+        show_beside_paper(table, "paper")
+    elif profile_name == "paper":
+        display(Markdown("This build's own profile is `paper`: the table above."))
+    else:
+        display(Markdown("No `paper`-profile records in this build: the command under the table above, "
+                         "with `--profile paper --device cuda`, makes them."))
+
+
+# the training and protocols chapters (4, 6): clips, runs, protocols
+
+
+def chance_levels(prep) -> tuple[float, float]:
+    """The chance levels of a prepared dataset (:func:`experiment.prepare`): the accuracy of
+    always predicting its largest class, and the UAR of guessing among its classes."""
+    counts = prep.df["emotion"].value_counts()
+    return float(counts.max() / counts.sum()), 1.0 / len(prep.classes)
+
+
+def clip_numbers(prep, settings) -> dict:
+    """The numbers the training chapter cites of its clips: counts, class names, chance levels
+    (:func:`chance_levels`), the paper's clip count (Table II; SMIC's two-class set from the text)
+    and what the data is."""
+    majority, uniform = chance_levels(prep)
+    dataset = prep.dataset
+    note = (f"a synthetic twin whose action units move by {settings.twin_amplitude:g} px at their apex"
+            if profiles.using_synthetic_data(dataset) else "the licensed release")
+    return {"n_clips": len(prep.df), "n_subjects": int(prep.df["subject"].nunique()),
+            "n_classes": len(prep.classes), "chance_majority": majority, "chance_uniform": uniform,
+            "dataset_name": dataset, "class_names": ", ".join(map(str, prep.classes)),
+            "paper_clips": int(paper.table("table2").set_index("emotion").loc["total", dataset]),
+            "paper_clips_source": "the text of Sec. IV-B-4" if dataset == "smic_2class" else "Table II",
+            "data_note": note}
+
+
+def run_numbers(runs: pd.DataFrame, settings) -> dict:
+    """The numbers the training chapter cites of its runs (records of one dataset, protocol and
+    model, :func:`results.read_records`): folds, epochs, training images, minutes, devices."""
+    return {"n_folds": int(runs["n_folds"].max()), "epochs": settings.epochs,
+            "train_images": int(runs["train_images"].sum()),
+            "minutes": round(float(runs["wall_time_s"].sum()) / 60, 2),
+            "device_used": ",".join(sorted(set(runs["device"])))}
+
+
+def near_copies(folds: dict) -> pd.DataFrame:
+    """Per protocol (protocol -> its folds, :func:`experiment.folds`): the test images, those
+    with a copy of their own clip in training and their share, and the subjects on both sides
+    of the split (mean per fold), from each fold's ``near_duplicates`` info."""
+    rows = []
+    for protocol, fs in folds.items():
+        dup = [f.info["near_duplicates"] for f in fs]
+        test = sum(d["test_images"] for d in dup)
+        copied = sum(d["test_images_with_copy_in_train"] for d in dup)
+        rows.append({"protocol": protocol, "folds": len(fs), "test images": test, "with a copy in training": copied,
+                     "share": copied / test,
+                     "subjects on both sides (mean per fold)":
+                         sum(d["subjects_on_both_sides"] for d in dup) / len(dup)})
+    return pd.DataFrame(rows).set_index("protocol")
+
+
+def near_copy_numbers(dups: pd.DataFrame, settings) -> dict:
+    """The numbers the protocols chapter cites of :func:`near_copies`, and the augmented copies
+    per clip of ``settings``."""
+    both = "subjects on both sides (mean per fold)"
+    return {"leaky_share": float(dups.loc["paper-leaky", "share"]), "paper_share": float(dups.loc["paper", "share"]),
+            "loso_share": float(dups.loc["loso", "share"]), "paper_subjects_both": float(dups.loc["paper", both]),
+            "loso_subjects_both": float(dups.loc["loso", both]),
+            "copies": int(augment.Options.from_profile(settings).copies_per_image)}
+
+
+APEX_RUN = "loso, apex frame"  # the control run of the protocols chapter: the apex frame, no motion
+
+
+def protocol_scores(runs: dict, apex=None) -> pd.DataFrame:
+    """One row per run (name -> its record paths; ``apex``: the paths of the apex-frame run,
+    named :data:`APEX_RUN`): folds and the scores of its folds pooled."""
+    rows = []
+    for name, paths in {**runs, **({APEX_RUN: apex} if apex is not None else {})}.items():
+        cm, _ = results.pooled_confusion(results.read_records(paths))
+        rows.append({"run": name, "folds": len(paths), **metrics.scores_from_confusion(cm)})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def score_numbers(scores: pd.DataFrame, prep) -> dict:
+    """The numbers the protocols chapter cites of :func:`protocol_scores` and the chance levels
+    of the prepared dataset (:func:`chance_levels`)."""
+    chance, chance_uar = chance_levels(prep)
+    out = {}
+    for name, key in (("paper-leaky", "leaky"), ("paper", "paper"), ("loso", "loso"), (APEX_RUN, "apex")):
+        out.update({f"acc_{key}": float(scores.loc[name, "accuracy"]), f"uar_{key}": float(scores.loc[name, "uar"])})
+    return {**out, "chance": chance, "chance_uar": chance_uar}
+
+
+def leak_gain(records: pd.DataFrame, variant: str) -> pd.DataFrame:
+    """Mean test accuracy under ``paper`` and ``paper-leaky`` per (dataset, model) of ``records``
+    (the ``paper`` profile's), over the repeats (seeds) run under both, so that each pair shares
+    its split seed: ``repeats``, ``paper``, ``paper-leaky`` and ``leak gain`` (the difference).
+    Empty where no repeat ran under both."""
+    if records.empty:
+        return pd.DataFrame()
+    r = records[records["protocol"].isin(["paper", "paper-leaky"]) & (records["variant"] == variant)]
+    per_seed = r.groupby(["dataset", "model", "seed", "protocol"])["accuracy"].mean().unstack("protocol")
+    if not {"paper", "paper-leaky"} <= set(per_seed.columns):
+        return pd.DataFrame()
+    per_seed = per_seed.dropna(subset=["paper", "paper-leaky"])
+    gain = per_seed.groupby(["dataset", "model"]).agg(
+        repeats=("paper", "size"), paper=("paper", "mean"), paper_leaky=("paper-leaky", "mean"))
+    gain["leak gain"] = gain["paper_leaky"] - gain["paper"]
+    return gain.rename(columns={"paper_leaky": "paper-leaky"})
+
+
+def leak_sentence(gain: pd.DataFrame, records: pd.DataFrame) -> str:
+    """The protocols chapter's sentence on :func:`leak_gain`: in how many cells ``paper-leaky``
+    scores higher, by how much, on which devices (the records' ``device_name``); or the command
+    that makes the runs where there are none."""
+    if gain.empty:
+        return ("No paper-profile records of both protocols are present: "
+                "learnet-lite reproduce --profile paper --device cuda --protocols paper paper-leaky "
+                "--models learnet resnet18 makes them.")
+    gains = gain["leak gain"]
+    devices = sorted({results.read(p)["extra"].get("device_name") for p in records["path"]} - {None})
+    return (f"Over the {int(gain['repeats'].sum())} repeats run under both protocols, paper-leaky scores "
+            f"higher than paper in {int((gains > 0).sum())} of {len(gains)} (dataset, model) cells, by "
+            f"{gains.mean():+.3f} on average (from {gains.min():+.3f} to {gains.max():+.3f})"
+            + (f"; the runs ran on {', '.join(devices)}." if devices else "."))
