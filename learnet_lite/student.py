@@ -226,7 +226,7 @@ def _build_book(tmp: Path, executed_dir: Path, profile: str, quiet: bool, root: 
 
     src = tmp / "_src"
     src.mkdir()
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "references.bib"):  # the .bib: _config.yml's bibtex_bibfiles
         shutil.copy2(root / name, src / name)
     if (root / "_static").is_dir():
         shutil.copytree(root / "_static", src / "_static")

@@ -1142,8 +1142,11 @@ def amplitude_dial(amplitudes, at: float | None = None, seed: int = 0, subjects:
 
 
 def dial_accuracies(dial, amplitude: float) -> dict:
-    """The accuracies chapter 2 cites from :func:`amplitude_dial` at ``amplitude``, to three
-    decimals: ``acc_apex``, ``acc_mean``, ``acc_dynamic`` and ``chance``."""
-    at = dial.loc[amplitude]
+    """The accuracies chapter 2 cites from :func:`amplitude_dial`, to three decimals: at
+    ``amplitude`` (``acc_apex``, ``acc_mean``, ``acc_dynamic``, ``chance``) and at the dial's
+    smallest amplitude (``dial_low``, ``dial_low_apex``, ``dial_low_dynamic``)."""
+    at, low = dial.loc[amplitude], dial.iloc[0]
     return {"acc_apex": round(float(at["apex frame"]), 3), "acc_mean": round(float(at["mean frame"]), 3),
-            "acc_dynamic": round(float(at["dynamic image"]), 3), "chance": round(float(at["chance"]), 3)}
+            "acc_dynamic": round(float(at["dynamic image"]), 3), "chance": round(float(at["chance"]), 3),
+            "dial_low": float(dial.index[0]), "dial_low_apex": round(float(low["apex frame"]), 3),
+            "dial_low_dynamic": round(float(low["dynamic image"]), 3)}

@@ -25,7 +25,7 @@ def built_book(tmp_path_factory, run_notebook):
     import nbformat
 
     src = tmp_path_factory.mktemp("book-src")
-    for name in ("_config.yml", "_toc.yml"):
+    for name in ("_config.yml", "_toc.yml", "references.bib"):  # the .bib: _config.yml's bibtex_bibfiles
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "_static", src / "_static")
     (src / "book").mkdir()

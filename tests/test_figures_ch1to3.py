@@ -140,7 +140,8 @@ def test_amplitude_dial(subject):
     dial = pd.DataFrame({"amplitude_px": [0.5, 1.0], "apex frame": [0.3, 0.4], "mean frame": [0.25, 0.3],
                          "dynamic image": [0.6, 0.9], "chance": [0.25, 0.25]}).set_index("amplitude_px")
     assert synthetic.dial_accuracies(dial, 1.0) == {"acc_apex": 0.4, "acc_mean": 0.3, "acc_dynamic": 0.9,
-                                                    "chance": 0.25}
+                                                    "chance": 0.25, "dial_low": 0.5, "dial_low_apex": 0.3,
+                                                    "dial_low_dynamic": 0.6}
     fig = figures.amplitude_dial(dial, subject)
     assert len(fig.axes) == 3 and titled(fig, "Synthetic twin")
     assert len(fig.axes[-1].get_lines()) == 4  # three inputs and chance
