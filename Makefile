@@ -20,11 +20,12 @@ NOTEBOOKS := $(filter-out $(PER_TWIN),$(sort $(wildcard notebooks/[0-9]*.ipynb))
 EXECUTED  := $(patsubst notebooks/%,book/%,$(NOTEBOOKS)) $(TRAINING)
 PACKAGE   := $(wildcard learnet_lite/*.py)
 
-.PHONY: help setup book notebooks html reproduce student test lint test-unit test-notebooks test-book lab bench clean browser
+.PHONY: help setup book notebooks html pdf reproduce student test lint test-unit test-notebooks test-book lab bench clean browser
 
 help:
 	@echo "make book   set up .venv, execute every notebook (profile=$(PROFILE)) and build the book into _build/html"
 	@echo "make test   set up .venv and run all tests (unit, notebook smoke runs, book build + browser)"
+	@echo "make pdf    the book as one PDF (_build/pdf/learnet-reproduced.pdf), printed offline by Chromium"
 	@echo "make student  write the student edition (notebooks and book without solutions) to student/"
 	@echo "make lab    open JupyterLab on notebooks/ with the project's kernel"
 	@echo "make bench  run the benchmarks in benchmarks/"
@@ -73,6 +74,10 @@ book/05_results.ipynb: $(TRAINING) $(filter book/06_%,$(EXECUTED))
 
 html: | setup
 	jupyter-book build . --warningiserror --nitpick --keep-going --quiet
+
+## pdf: the whole book as one PDF for offline reading: every page printed by Chromium, merged.
+pdf: book browser
+	$(PY) scripts/book_pdf.py _build/html _build/pdf/learnet-reproduced.pdf
 
 ## reproduce: the training grid of a profile (learnet-lite reproduce), records under data/results/$(PROFILE)/.
 reproduce: setup

@@ -1,8 +1,11 @@
 """Checks for the book's exercises: one function per exercise.
 
 A check takes the student's answer (a value, a function or a class), prints a one-line
-confirmation when it is right, and raises :class:`ExerciseError` saying *what* is wrong
-when it is not ("your weights sum to 1; approximate rank pooling weights sum to 0 ...").
+confirmation when it is right — what it compared the answer with, never the expected value,
+so that a passing check printed in the book gives no answer away — and raises
+:class:`ExerciseError` saying *what* is wrong when it is not ("your weights sum to 1;
+approximate rank pooling weights sum to 0 ..."). A failure message may quote the student's
+own answer, or a number derived from it, but not the right one.
 The expected answer is always computed from the package (``learnet_lite.dynamic``,
 ``.models``, ``.metrics``, ``.protocols``, ``.datasets``), never typed in, so a check
 stays right when the package is corrected.
@@ -25,8 +28,10 @@ class ExerciseError(AssertionError):
     """A wrong answer to an exercise; the message says what is wrong and hints why."""
 
 
-def _ok(title: str, detail: str = "") -> None:
-    print(f"✓ {title}: correct." + (f" {detail}" if detail else ""))
+def _ok(title: str, why: str) -> None:
+    """Print that the answer is right and ``why`` (what it was compared with): never the
+    expected value itself, which the book shows only inside the solution dropdown."""
+    print(f"✓ {title}: correct — {why}")
 
 
 def _fail(message: str):
@@ -75,7 +80,7 @@ def check_bilen_weights_T3(answer) -> None:
     if got.shape != want.shape:
         _fail(f"{title}: expected 3 weights α_1, α_2, α_3, got {got.size} value(s) of shape {got.shape}")
     if _close(got, want):
-        return _ok(title, f"α = {_fmt(want)}: they sum to 0, so a still clip gives a zero image.")
+        return _ok(title, "your three weights equal learnet_lite.dynamic.rank_pooling_weights(3, \"bilen\").")
     if _close(got, rank_pooling_weights(3, "learnet")):
         _fail(f"{title}: {_fmt(got)} are the weights of the authors' code, Σ (2i − T)/i; they sum to "
               f"{got.sum():.4g}, not 0. Bilen's closed form has (2i − T − 1)/i: the −1 is the harmonic "
@@ -89,7 +94,7 @@ def check_bilen_weights_T3(answer) -> None:
               "the harmonic term (T + 1)(H_T − H_{t−1})?")
     scale = float(np.dot(got, want) / np.dot(want, want))
     if _close(got, scale * want):
-        _fail(f"{title}: {_fmt(got)} is {scale:.4g} × the answer; the closed form is exact, not up to scale: "
+        _fail(f"{title}: {_fmt(got)} is a multiple of the answer; the closed form is exact, not up to scale: "
               "use α_t = 2(T − t + 1) − (T + 1)(H_T − H_{t−1}) with H_0 = 0, H_1 = 1, H_2 = 3/2, H_3 = 11/6.")
     _fail(f"{title}: {_fmt(got)} sum to 0 as they should, but are not α_t = 2(T − t + 1) − "
           f"(T + 1)(H_T − H_{{t−1}}); recheck one term, e.g. α_3 = 2·1 − 4·(H_3 − H_2).")
@@ -103,7 +108,7 @@ def _test_clips(rng) -> list[np.ndarray]:
 def check_rank_pool(fn) -> None:
     """``fn(frames) -> image``: approximate rank pooling (Bilen's weights) of a (T, H, W[, C])
     float clip, written by the student, against ``dynamic_image`` on several random clips."""
-    from .dynamic import dynamic_image, rank_pooling_weights
+    from .dynamic import dynamic_image
 
     title = "Approximate rank pooling"
     if not callable(fn):
@@ -133,10 +138,11 @@ def check_rank_pool(fn) -> None:
         if abs(scale) > 1e-12 and _close(got, scale * want):
             _fail(f"{title}: your image is {scale:.4g} × the expected one (T = {T}); the weights are "
                   "used as they are, not normalised or averaged.")
-        alpha = rank_pooling_weights(T, "bilen")
         _fail(f"{title}: wrong image for a clip of T = {T} frames (largest difference "
-              f"{np.abs(got - want).max():.3g}); expected Σ_t α_t F_t with α = {_fmt(alpha)}.")
-    _ok(title, "It matches learnet_lite.dynamic.dynamic_image on 4 random clips.")
+              f"{np.abs(got - want).max():.3g}); the image is Σ_t α_t F_t with Bilen's α_t — "
+              "recheck the harmonic numbers (H_0 = 0) and which frame each weight multiplies.")
+    _ok(title, "your function matches learnet_lite.dynamic.dynamic_image on 4 random clips "
+               "(2 to 12 frames, grey and colour).")
 
 
 def check_appearance_term(fn) -> None:
@@ -169,7 +175,7 @@ def check_appearance_term(fn) -> None:
                   "by H_T − H_{t−1}, which falls with t (early frames weigh more).")
         _fail(f"{title}: wrong image for T = {T} (largest difference {np.abs(got - want).max():.3g}); "
               "expected Σ_t (H_T − H_{t−1}) F_t.")
-    _ok(title, "The weights H_T − H_{t−1} sum to T: a weighted mean of the frames, i.e. the face itself.")
+    _ok(title, "your term equals the authors'-code dynamic image minus Bilen's on 4 random clips.")
 
 
 def _source(fn) -> str:
@@ -199,14 +205,17 @@ def check_still_clip(fn) -> None:
             if _close(got, want):
                 continue
             if variant == "bilen":
-                _fail(f"{title} (Bilen, T = {T}): Bilen's weights sum to 0, so the image of a still clip "
-                      "is 0 everywhere — nothing moved.")
+                _fail(f"{title} (Bilen, T = {T}): your image is not Bilen's; with every F_t equal to F, "
+                      "Σ_t α_t F_t = (Σ_t α_t) F — what do Bilen's weights sum to?")
             if np.allclose(got, frame) or np.allclose(got, 0):
-                _fail(f"{title} (authors' code, T = {T}): the authors' weights sum to T, so a still clip "
-                      "gives T × the frame — pure appearance, and brighter for longer clips.")
+                _fail(f"{title} (authors' code, T = {T}): your image is "
+                      f"{'the frame itself' if np.allclose(got, frame) else 'zero'}, but the authors' "
+                      "weights do not sum to 1 or to 0: with every F_t equal to F the image is "
+                      "(Σ_t α_t) F, and their Σ_t α_t depends on T.")
             _fail(f"{title} ({variant}, T = {T}): largest difference {np.abs(got - want).max():.3g}; "
                   "a still clip's image is (Σ_t α_t) × the frame.")
-    _ok(title, "Bilen: zero; authors' code: T × the frame.")
+    _ok(title, "your predictions equal dynamic_image of still clips of 2, 5 and 16 frames, for both "
+               "weight variants.")
 
 
 # --------------------------------------------------------------------------------------
@@ -239,11 +248,13 @@ def check_frame_order(fn) -> None:
             _fail(f"{title}: for {list(names)} you returned {got}: the same names, each once, are expected.")
         if got == sorted(names):
             _fail(f"{title}: {got} is string order ('img10' < 'img9' character by character); time order "
-                  f"is by the frame number: {want}.")
+                  "is by the frame number in the name, read as an integer.")
         if got == want[::-1]:
             _fail(f"{title}: {got} is time order reversed; the first frame comes first.")
-        _fail(f"{title}: for {list(names)} expected {want}, got {got}.")
-    _ok(title, "img10 comes after img9, and zero-padded numbers sort by value.")
+        _fail(f"{title}: for {list(names)} you returned {got}, which is not time order: sort by the last "
+              "number in each name (zero-padded or not), read as an integer.")
+    _ok(title, "your order equals learnet_lite.frames.frame_number's on 4 releases' naming schemes "
+               "(CASME, CASME II, SMIC).")
 
 
 # --------------------------------------------------------------------------------------
@@ -278,7 +289,8 @@ def check_accretion_path_parameters(answer) -> None:
     bn = sum(models.count_parameters(a) for a in adds)
     want = convs + bn
     if n == want:
-        return _ok(title, f"{convs:,} in the three convolutions + {bn} in the two accretion BatchNorms = {want:,}.")
+        return _ok(title, "your count equals the trainable parameters of the built model's path 2 and its "
+                          "two accretion BatchNorms.")
     import torch
 
     biases = sum(m.bias.numel() for m in path.modules() if isinstance(m, torch.nn.Conv2d))
@@ -292,7 +304,7 @@ def check_accretion_path_parameters(answer) -> None:
     if n == want + running:
         _fail(f"{title}: {n:,} also counts the BatchNorms' running mean and variance; those are buffers, "
               "not trained parameters.")
-    _fail(f"{title}: {n:,} is not it (off by {n - want:+,}); a k×k conv from c_in to c_out channels has "
+    _fail(f"{title}: {n:,} is {'too many' if n > want else 'too few'}; a k×k conv from c_in to c_out channels has "
           "k·k·c_in·c_out weights + c_out biases; the path reads the stem's 16 channels, and each "
           "accretion BatchNorm has 2 per channel.")
 
@@ -354,7 +366,8 @@ def check_accretion_block(block_class) -> None:
                   "must follow Keras' momentum (PyTorch momentum 0.01) — use models.KERAS_BN.")
         _fail(f"{title}: wrong output in {mode} mode (largest difference "
               f"{(got - want).abs().max().item():.3g}); expected BatchNorm(A¹ + A²).")
-    _ok(title, "BatchNorm(A¹ + A²) with Keras' BatchNorm settings, as in the authors' code.")
+    _ok(title, "your module equals models.Accretion in training and evaluation mode, with as many "
+               "trainable parameters.")
 
 
 def check_table1_mismatch(layer, parameters) -> None:
@@ -390,8 +403,8 @@ def check_table1_mismatch(layer, parameters) -> None:
         _fail(f"{title}: right row ({name}); expected its parameter count as a whole number, got {parameters!r}")
     want = int(target["parameters"])
     if n == want:
-        return _ok(title, f"{name} prints {int(target['paper_parameters']):,} (Conv-5's count again); "
-                          f"a 4×4×256 map flattens to 4096, so it has 4096·256 + 256 = {want:,}.")
+        return _ok(title, "your row is the one tables.table1() finds contradicted by the built model, and "
+                          "your count is the model's.")
     if n == int(target["paper_parameters"]):
         _fail(f"{title}: right row ({name}), but {n:,} is the printed (wrong) number.")
     if n == want - 256:
@@ -443,13 +456,13 @@ def check_feature_map_sizes(fn) -> None:
             n //= 2
             floor.append(n)
         if got == floor:
-            _fail(f"{title}: for a {side}×{side} input you rounded down ({got}); 'same' padding with "
-                  f"stride 2 gives ceil(n / 2): {want}.")
+            _fail(f"{title}: for a {side}×{side} input you rounded down ({got}); 'same' padding pads "
+                  "so that a stride-2 stage visits every position it can reach: round the other way.")
         if got[0] == side:
-            _fail(f"{title}: the stem already has stride 2: {side} → {want[0]}.")
-        _fail(f"{title}: for a {side}×{side} input expected {want}, got {got}: every stage, stem and "
-              "conv 5 included, has stride 2 and 'same' padding, so n → ceil(n / 2).")
-    _ok(title, "With 'same' padding a stride-2 stage maps n to ceil(n / 2): 112 → 56 → 28 → 14 → 7 → 4.")
+            _fail(f"{title}: your stem keeps the input's side ({side}); the stem already has stride 2.")
+        _fail(f"{title}: for a {side}×{side} input your sides {got} are not a forward pass's: every "
+              "stage, stem and conv 5 included, has stride 2 and 'same' padding.")
+    _ok(title, "your sides equal a forward pass of the model for inputs of 112, 100, 57 and 64 pixels.")
 
 
 # --------------------------------------------------------------------------------------
@@ -497,11 +510,12 @@ def check_uf1_uar(fn) -> None:
             _fail(f"{title}: for {cm} you averaged over a class with no true samples; average over "
                   "the classes present in the ground truth.")
         if not np.isclose(uar, want["uar"]):
-            _fail(f"{title}: UAR for {cm} should be {want['uar']:.4f}, got {uar:.4f}: the mean over "
-                  "the true classes of TP / row sum.")
-        _fail(f"{title}: UF1 for {cm} should be {want['uf1']:.4f}, got {uf1:.4f}: per class "
-              "2TP / (2TP + FP + FN), averaged over the classes present in the truth.")
-    _ok(title, "They match learnet_lite.metrics.scores_from_confusion on 3 matrices.")
+            _fail(f"{title}: your UAR {uar:.4f} for {cm} is {'too high' if uar > want['uar'] else 'too low'}: "
+                  "UAR is the mean over the true classes of TP / row sum.")
+        _fail(f"{title}: your UF1 {uf1:.4f} for {cm} is {'too high' if uf1 > want['uf1'] else 'too low'}: "
+              "per class 2TP / (2TP + FP + FN), averaged over the classes present in the truth.")
+    _ok(title, "your two scores equal learnet_lite.metrics.scores_from_confusion's on 3 matrices (one with "
+               "a class absent from the truth, one with a class never predicted).")
 
 
 def clip_table(name: str, seed: int = 0):
@@ -566,8 +580,8 @@ def check_leakage_free_split(fn, clips) -> None:
         _fail(f"{title}: clip position {first} is tested {int(tested[first])} times; every clip should be "
               "tested exactly once.")
     n_subjects = clips["subject"].nunique()
-    _ok(title, f"{len(folds)} folds over {n_subjects} subjects, no subject on both sides, every clip "
-               "tested once.")
+    _ok(title, f"your {len(folds)} folds over {n_subjects} subjects keep every subject on one side of "
+               "each fold and test every clip once.")
 
 
 def _measured_leak(copies_angles: int, clips: int = 3000, seed: int = 0) -> tuple[float, int, float]:
@@ -604,13 +618,14 @@ def check_leak_probability(fn) -> None:
                   "(a union bound) overcounts: compute the chance that *none* of them trains.")
         if abs(got - (1 - (1 - p) ** k)) < 1e-9:
             _fail(f"{title}: for {k} copies you counted the test image itself among the copies that could "
-                  f"be in training; only the other {k - 1} can (measured {measured:.3f}).")
+                  f"be in training; only the other {k - 1} can.")
         if abs(got - p) < 1e-9 and k > 2:
             _fail(f"{title}: {got:.3f} is the chance for one copy; the clip has {k - 1} other copies, each "
-                  f"of which may be in training (measured {measured:.3f}).")
+                  "of which may be in training.")
         _fail(f"{title}: for {k} copies per clip and a training share of {p:.2f} you predict {got:.3f}; "
-              f"protocols.split measures {measured:.3f}.")
-    _ok(title, "With the paper's 14 copies a test image almost surely has a sibling in training.")
+              f"protocols.split measures a {'lower' if got > measured else 'higher'} fraction.")
+    _ok(title, "your formula agrees with the fraction protocols.split measures, within its sampling error, "
+               "for 1, 3 and 7 rotation angles.")
 
 
 def check_amplitude_dial(prediction: str, accuracies: dict, chance: float, tolerance: float = 0.15) -> None:
@@ -645,5 +660,5 @@ def check_amplitude_dial(prediction: str, accuracies: dict, chance: float, toler
         _fail(f"{title}: you predicted accuracy {prediction}; your measurement {_fmt(acc)} at amplitudes "
               f"{_fmt(amps)} {trend} (Spearman ρ = {rho:.2f}). Write down why your prediction was wrong "
               "(or, with few epochs, whether the measurement is too noisy to tell).")
-    _ok(title, f"Accuracy {trend} with the amplitude (ρ = {rho:.2f}), from {acc[0]:.2f} at amplitude 0 "
-               f"(chance {chance:.2f}).")
+    _ok(title, f"your prediction agrees with your measurement (Spearman ρ = {rho:.2f}), and amplitude 0 "
+               "stays near chance, as it must.")

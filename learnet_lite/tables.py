@@ -89,15 +89,31 @@ def table2(tables: dict) -> pd.DataFrame:
     return wide.astype(object).where(wide.notna(), "–")
 
 
+NOWRAP = {"white-space": "nowrap"}
+
+
+def style_data_used(used: pd.DataFrame):
+    """:func:`data_used`'s summary for display: the dataset a column like the others (no
+    index row of its own), the short columns kept on one line so that the sheet wraps instead."""
+    shown = used.reset_index()
+    return (shown.style.hide(axis="index").format({"Table II": lambda v: "–" if pd.isna(v) else f"{v}"})
+            .set_properties(subset=["dataset", "data"], **NOWRAP))
+
+
+def style_left_out(gone: pd.DataFrame):
+    """:func:`data_used`'s clips left out for display: the reason wraps, nothing else does."""
+    return gone.style.hide(axis="index").set_properties(subset=["dataset", "clip", "kind"], **NOWRAP)
+
+
 def show_data_used(tables: dict) -> None:
     """Display a chapter's "data used" section (:func:`data_used` and :func:`table2`, per
     class beside Table II), and every clip left out with the reason."""
     from IPython.display import display
 
     used, gone = data_used(tables)
-    display(used, table2(tables).T.droplevel(0))
+    display(style_data_used(used), table2(tables).T.droplevel(0))
     if len(gone):
-        display(gone.style.hide(axis="index"))
+        display(style_left_out(gone))
     else:
         print("No clip was left out.")
 
@@ -293,15 +309,37 @@ def table1_numbers(t1: pd.DataFrame, num_classes: int = 8) -> dict:
             "final3_vs_paper": int(final3.loc["Total", "difference"])}
 
 
+def signed(value, fmt: str = "{:+,}") -> str:
+    """A signed number for reading: ``fmt`` applied, with a real minus sign ("−8.6", "+1.2")."""
+    return fmt.format(value).replace("-", "\u2212")
+
+
+SUPERSCRIPTS = "¹²³⁴⁵⁶⁷⁸⁹"
+
+
 def style_table1(t1: pd.DataFrame):
-    """:func:`table1` for display: the rows that disagree with the paper highlighted, counts
-    with thousands separators, no index."""
+    """:func:`table1` for display: the rows that disagree with the paper highlighted, the
+    published numbers named so, counts with thousands separators, signed differences, no
+    index; each row's note a numbered footnote under the table (the layer marked ¹, ², ...),
+    not a column, so that the table fits the page."""
+    notes = list(dict.fromkeys(n for n in t1["note"] if n))
+    marks = {n: SUPERSCRIPTS[i] for i, n in enumerate(notes)}
+    shown = t1.drop(columns=["mismatch", "note"]).copy()
+    shown["layer"] = [f"{layer}\u00a0{marks[n]}" if n else layer for layer, n in zip(t1["layer"], t1["note"])]
+    shown["module"] = shown["module"].str.replace(r"path1\.(conv\d), path2\.\1, path3\.\1, path4\.\1",
+                                                  r"path1–4.\1", regex=True)
+    shown = shown[["layer", "module", "output", "paper_output", "parameters", "paper_parameters", "difference"]]
+    shown = shown.rename(columns={"paper_output": "published output", "paper_parameters": "published parameters"})
+    rows = "".join(f"<li>{n}</li>" for n in notes)
+
     def highlight(row):
         return [HIGHLIGHT if t1.loc[row.name, "mismatch"] else ""] * len(row)
 
-    return (t1.drop(columns=["mismatch"]).style.apply(highlight, axis=1)
-              .format({"paper_parameters": lambda v: "" if pd.isna(v) else f"{v:,}", "parameters": "{:,}",
-                       "difference": "{:+,}"})
+    return (shown.style.apply(highlight, axis=1)
+              .format({"published parameters": lambda v: "" if pd.isna(v) else f"{v:,}", "parameters": "{:,}",
+                       "difference": signed})
+              .set_caption(f'<ol class="table-notes">{rows}</ol>' if rows else "")
+              .set_table_styles([{"selector": "caption", "props": "caption-side: bottom; text-align: left;"}])
               .hide(axis="index"))
 
 
@@ -352,14 +390,21 @@ def table5_numbers(t5: pd.DataFrame) -> dict:
 
 
 def style_table5(t5: pd.DataFrame):
-    """:func:`table5` for display: the rows whose layers or parameters disagree with the
-    paper highlighted, no index."""
-    def highlight(r):
-        return [HIGHLIGHT if not (r["layers_match"] and r["parameters_match"]) else ""] * len(r)
+    """:func:`table5` for display: network, our model, weight layers and parameters beside
+    the published ones, the difference in millions (signed); the rows whose layers or
+    parameters disagree with the paper highlighted, no index."""
+    shown = t5[["network", "model", "layers", "paper_layers", "parameters", "millions", "paper_millions",
+                "difference_millions"]].rename(columns={
+        "paper_layers": "published layers", "millions": "ours (M)", "paper_millions": "published (M)",
+        "difference_millions": "difference (M)"})
 
-    return (t5.style.apply(highlight, axis=1)
-              .format({"parameters": "{:,}", "millions": "{:.2f}", "paper_millions": "{:g}",
-                       "difference_millions": "{:+.2f}"})
+    def highlight(r):
+        bad = not (t5.loc[r.name, "layers_match"] and t5.loc[r.name, "parameters_match"])
+        return [HIGHLIGHT if bad else ""] * len(r)
+
+    return (shown.style.apply(highlight, axis=1)
+              .format({"parameters": "{:,}", "ours (M)": "{:.2f}", "published (M)": "{:g}",
+                       "difference (M)": lambda v: signed(v, "{:+.2f}")})
               .hide(axis="index"))
 
 
@@ -704,28 +749,76 @@ def table_numbers(t3: pd.DataFrame, t4: pd.DataFrame) -> dict:
             "casme2_paper_acc": float(casme2["accuracy"])}
 
 
-def styled_beside_paper(table: pd.DataFrame):
-    """A :func:`paper_table` as the chapter shows it: the paper's accuracy beside ours (percent)
-    under each protocol, with the difference, UF1/UAR under loso, whether ours were made on the
-    data now in use, and a note (quoted, not run, or why not) -> a pandas ``Styler``."""
-    out = pd.DataFrame({"method": table["method"], "dataset": table["dataset"]})
+# our protocols as the tables of the results chapter name them (their names in the code: the keys)
+PROTOCOL_LABELS = {"paper": "random split", "paper-leaky": "leaky split", "loso": "LOSO"}
+QUOTED_MARK = "\u00a0*"  # after a quoted method's name; the note under the table says who it quotes
+
+
+def _key_columns(table: pd.DataFrame, quoted_mark: bool = True) -> pd.DataFrame:
+    method = table["method"].astype(str)
+    if quoted_mark:
+        method = method.where(~table["quoted"].astype(bool), method + QUOTED_MARK)
+    out = pd.DataFrame({"method": method, "dataset": table["dataset"]})
     if "subset" in table:
         out["subset"] = table["subset"]
     out["classes"] = table["classes"]
-    out["paper (%)"] = table["accuracy"]
+    return out
+
+
+def _ours_cell(row: pd.Series, protocol: str, gpu: bool) -> str:
+    """One protocol's cell of ours: "76.6 (−8.6) n=5" (mean over n runs, and ours minus the
+    published number); "missing: <what>" where a run is missing; "–" for a quoted row."""
+    acc = row[f"acc_{protocol}"]
+    if not pd.isna(acc):
+        return f"{acc:.1f}\u00a0({signed(row[f'diff_{protocol}'], '{:+.1f}')}) n={int(row[f'repeats_{protocol}'])}"
+    fill = str(row.get("fill") or "")
+    if bool(row["quoted"]) or not fill:
+        return "–"
+    if fill.startswith("not run: "):  # our records of the dataset have another class count
+        return f"missing: {int(row['classes'])}-class run"
+    return "missing: GPU run" if gpu else "missing: run"
+
+
+def styled_beside_paper(table: pd.DataFrame, profile_name: str | None = None):
+    """A :func:`paper_table` as the chapter shows it, narrow enough to read on the page: the
+    published accuracy (percent, 1 decimal) and, per protocol, ours as "76.6 (−8.6) n=5" (mean
+    over n runs, the signed difference from the published one) or "missing: <what>" where a run
+    is missing ("GPU run" for the ``paper`` profile); whether ours were made on the data now in
+    use (``data``). Quoted rows are marked * (the notes under it, :func:`beside_paper_notes`);
+    UF1 and UAR are a table of their own (:func:`styled_scores`) -> a pandas ``Styler``."""
+    gpu = profile_name == "paper"
+    out = _key_columns(table)
+    out["published (%)"] = table["accuracy"].map(lambda v: f"{float(v):.1f}")
     for p in PROTOCOLS:
-        out[f"ours {p} (%)"] = table[f"acc_{p}"]
-        out[f"diff {p}"] = table[f"diff_{p}"]
-    out["UF1 loso"] = table["uf1_loso"]
-    out["UAR loso"] = table["uar_loso"]
+        out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [_ours_cell(r, p, gpu) for _, r in table.iterrows()]
     out["data"] = table["data"].fillna("–")  # our numbers made on the data this build reads, or not
-    fill = table["fill"].fillna("").astype(str)
-    out["note"] = np.where(table["quoted"].astype(bool), "quoted: " + table["reference"].astype(str),
-                           np.where(fill.str.startswith("learnet-lite"), "not run", fill))
-    formats = {c: "{:.2f}" if c == "paper (%)" else "{:.3f}" if c.startswith(("UF1", "UAR")) else "{:.1f}"
-               for c in out.columns if c.endswith(")") or c.startswith(("diff", "UF1", "UAR"))}
-    return (out.style.hide(axis="index").format(formats, na_rep="–")
-            .set_properties(subset=["data", "note"], **{"white-space": "nowrap"}))
+    return out.style.hide(axis="index")
+
+
+def beside_paper_notes(table: pd.DataFrame) -> str:
+    """The notes under a :func:`styled_beside_paper` table (Markdown): how to read our cells,
+    and whom each quoted row (marked *) quotes ("LBP-TOP-SVM, quoted: [6] Zhao ...")."""
+    names = ", ".join(f"{PROTOCOL_LABELS[p]} = `{p}`" for p in PROTOCOLS)
+    lines = [f"Ours: mean accuracy over n runs, in brackets ours minus the published one ({names})."]
+    q = table[table["quoted"].astype(bool)]
+    if len(q):
+        quoted = "; ".join(f"{m}, quoted: {r}" for m, r in dict.fromkeys(zip(q["method"], q["reference"])))
+        lines.append(f"\\* Quoted by the paper from the original publication, run by neither its authors nor us: "
+                     f"{quoted}.")
+    return "\n\n".join(lines)
+
+
+def styled_scores(table: pd.DataFrame):
+    """UF1 and UAR of ours under ``loso`` (pooled over the folds, 3 decimals) with the runs,
+    for the rows of a :func:`paper_table` that have them -> a ``Styler``, or None when none has."""
+    ran = table[table["acc_loso"].notna()] if "acc_loso" in table else table.iloc[:0]
+    if ran.empty:
+        return None
+    out = _key_columns(ran, quoted_mark=False)
+    out["UF1, LOSO"] = ran["uf1_loso"].map(lambda v: f"{v:.3f}")
+    out["UAR, LOSO"] = ran["uar_loso"].map(lambda v: f"{v:.3f}")
+    out["runs"] = ran["repeats_loso"].astype(int)
+    return out.style.hide(axis="index")
 
 
 def fill_all_command(table: pd.DataFrame, profile_name: str) -> str | None:
@@ -741,14 +834,20 @@ def fill_all_command(table: pd.DataFrame, profile_name: str) -> str | None:
 
 
 def show_beside_paper(table: pd.DataFrame, profile_name: str) -> None:
-    """Display a :func:`paper_table` (:func:`styled_beside_paper`), then the one command that
-    fills every cell not run (:func:`fill_all_command`)."""
+    """Display a :func:`paper_table` (:func:`styled_beside_paper`), the notes under it
+    (:func:`beside_paper_notes`), UF1 and UAR under ``loso`` (:func:`styled_scores`), then the
+    one command that fills every cell missing a run (:func:`fill_all_command`)."""
     from IPython.display import Markdown, display
 
-    display(styled_beside_paper(table))
+    display(styled_beside_paper(table, profile_name), Markdown(beside_paper_notes(table)))
+    scores = styled_scores(table)
+    if scores is not None:
+        display(Markdown("UF1 and UAR of ours under `loso`, pooled over the folds:"), scores)
+    else:
+        display(Markdown("No `loso` run of ours in this table yet, so no UF1 and UAR."))
     command = fill_all_command(table, profile_name)
     if command:
-        display(Markdown(f"Cells marked *not run* are filled by `{command}`."))
+        display(Markdown(f"Cells marked *missing* are filled by `{command}`."))
 
 
 def show_paper_profile(table: pd.DataFrame | None, profile_name: str) -> None:
@@ -800,6 +899,20 @@ def run_numbers(runs: pd.DataFrame, settings) -> dict:
             "device_used": ",".join(sorted(set(runs["device"])))}
 
 
+RUN_COLUMNS = {"seed": "seed", "fold": "fold", "test_subject": "test subject", "train_clips": "train clips",
+               "train_images": "train images", "test_clips": "test clips", "accuracy": "accuracy",
+               "device": "device", "wall_time_s": "time (s)"}
+
+
+def style_runs(runs: pd.DataFrame):
+    """The training chapter's table of its runs (one record per fold, :func:`results.read_records`):
+    :data:`RUN_COLUMNS` (those the records have) with headers that wrap, accuracy to 3
+    decimals, seconds to 1, no index."""
+    shown = runs[[c for c in RUN_COLUMNS if c in runs]].rename(columns=RUN_COLUMNS)
+    wrap = {"test subject": lambda v: str(v).replace("+", "+<wbr>")}  # grouped subjects break after a +
+    return shown.style.format({"accuracy": "{:.3f}", "time (s)": "{:.1f}", **wrap}).hide(axis="index")
+
+
 def near_copies(folds: dict) -> pd.DataFrame:
     """Per protocol (protocol -> its folds, :func:`experiment.folds`): the test images, those
     with a copy of their own clip in training and their share, and the subjects on both sides
@@ -845,7 +958,8 @@ def score_numbers(scores: pd.DataFrame, prep) -> dict:
     chance, chance_uar = chance_levels(prep)
     out = {}
     for name, key in (("paper-leaky", "leaky"), ("paper", "paper"), ("loso", "loso"), (APEX_RUN, "apex")):
-        out.update({f"acc_{key}": float(scores.loc[name, "accuracy"]), f"uar_{key}": float(scores.loc[name, "uar"])})
+        out.update({f"acc_{key}": float(scores.loc[name, "accuracy"]), f"uar_{key}": float(scores.loc[name, "uar"]),
+                    f"uf1_{key}": float(scores.loc[name, "uf1"])})
     return {**out, "chance": chance, "chance_uar": chance_uar}
 
 
@@ -881,3 +995,155 @@ def leak_sentence(gain: pd.DataFrame, records: pd.DataFrame) -> str:
             f"higher than paper in {int((gains > 0).sum())} of {len(gains)} (dataset, model) cells, by "
             f"{gains.mean():+.3f} on average (from {gains.min():+.3f} to {gains.max():+.3f})"
             + (f"; the runs ran on {', '.join(devices)}." if devices else "."))
+
+
+# the sentences chapters 4-6 glue: the settings of a page, and what the records show
+
+
+def _beside_paper(ours, paper_value, key: str) -> str:
+    """`` (the paper: <its value>, <its section>)`` where a setting differs from the paper's."""
+    if ours == paper_value:
+        return ""
+    where = {r["setting"]: r["paper"] for r in profiles.Profile.describe()}.get(key)
+    return f" (the paper: {paper_value}, {where.split(':')[0]})" if where else f" (the paper: {paper_value})"
+
+
+def profile_short(settings) -> str:
+    """A profile's training in a few words: "10 epochs, 6 copies per clip, 1 repeat"."""
+    copies = augment.Options.from_profile(settings).copies_per_image
+    return (f"{settings.epochs} epochs, {copies} copies per clip, {settings.repeats} "
+            f"repeat{'s' if settings.repeats != 1 else ''}")
+
+
+def page_settings(settings, datasets=None) -> str:
+    """The "Settings of this page" sentence of a chapter run under ``settings`` (a
+    :class:`profiles.Profile`) on ``datasets`` (None: the profile's): the profile, the data and
+    the twins' amplitude, epochs, augmented copies per training clip, repeats and LOSO folds,
+    each beside the paper's value where it differs (the :class:`profiles.Profile` defaults are
+    the paper's, Sec. IV; :meth:`profiles.Profile.describe` names where the paper states each)."""
+    names = list(datasets) if datasets is not None else list(settings.datasets)
+    paper_ = profiles.Profile(name="paper")
+    source = data_source(names)
+    data = source if source != "licensed data" else "the licensed releases"
+    if any(not profiles.dataset_folder(d)[1] for d in names):
+        data += (f", the twins' action units moving by {settings.twin_amplitude:g} px at their apex"
+                 " (the paper: the licensed releases)")
+    ours, theirs = augment.Options.from_profile(settings), augment.Options.from_profile(paper_)
+    angles = ", ".join(f"{a:g}°" for a in ours.angles)
+    how = ((", each equalized" if settings.aug_equalization else "")
+           + (", as is and flipped" if settings.aug_flip else ""))
+    copies = (f"{ours.copies_per_image} augmented copies per training clip (rotations of {angles}{how})"
+              + _beside_paper(ours.copies_per_image, theirs.copies_per_image, "aug_angles"))
+    if settings.loso_groups is None:
+        folds = "LOSO with one fold per subject (the paper reports no LOSO)"
+    else:
+        folds = (f"LOSO over {settings.loso_groups} groups of subjects, each left out once (the paper profile: "
+                 f"one fold per subject; the paper reports no LOSO)")
+    return (f"profile {settings.name}; data: {data}; {settings.epochs} epochs"
+            + _beside_paper(settings.epochs, paper_.epochs, "epochs")
+            + f"; {copies}; {settings.repeats} repeat{'s' if settings.repeats != 1 else ''}"
+            + _beside_paper(settings.repeats, paper_.repeats, "repeats")
+            + f"; {folds}.")
+
+
+def book_leak_sentence(numbers: dict, settings, gain: pd.DataFrame, dataset: str, model: str) -> str:
+    """The protocols chapter's sentence on its own runs (``numbers``: :func:`score_numbers`):
+    whether ``paper-leaky`` scored above ``paper`` at ``settings``, beside the ``paper``
+    profile's mean leak gain on the same dataset and model (``gain``: :func:`leak_gain`)."""
+    leaky, split = numbers["acc_leaky"], numbers["acc_paper"]
+    diff = leaky - split
+    runs = f"This build's own runs of the comparison ({profile_short(settings)}, one split)"
+    if diff <= 0:
+        return (f"{runs} show no leak: paper-leaky scored {leaky:.3f} against paper's {split:.3f} ({diff:+.3f}); "
+                "at these settings the near-copies did not raise the accuracy on this dataset.")
+    text = f"{runs} show a leak too: paper-leaky {leaky:.3f} against paper {split:.3f} ({diff:+.3f})"
+    if (dataset, model) in gain.index:
+        g = float(gain.loc[(dataset, model), "leak gain"])
+        size = "smaller than" if diff < g else "as large as or larger than"
+        return text + f", {size} the paper profile's mean gain for {model} on {dataset} ({g:+.3f})."
+    return text + "."
+
+
+def model_against_learnet(table3: pd.DataFrame, table4: pd.DataFrame, rival: str = "resnet18",
+                          protocol: str = "paper") -> dict:
+    """Where ``rival`` scores at least LEARNet's accuracy under ``protocol`` in the tables of
+    :func:`paper_tables` (ours, mean over repeats), per dataset run with both, and the paper's
+    own comparison of the two rows: ``n_both``, ``n_rival_ge``, ``n_rival_gt``, ``n_paper_learnet_wins``
+    (of the datasets with both of ours), ``cells`` (dataset -> (rival's, LEARNet's accuracy))."""
+    both = pd.concat([table3, table4], ignore_index=True)
+    col = f"acc_{protocol}"
+    cells, paper_wins = {}, 0
+    if both.empty or "dataset" not in both:
+        return {"n_both": 0, "n_rival_ge": 0, "n_rival_gt": 0, "n_paper_learnet_wins": 0, "cells": cells}
+    for dataset, rows in both.groupby("dataset", sort=False):
+        mine = rows[rows["our_model"] == "learnet"]
+        theirs = rows[rows["our_model"] == rival]
+        if mine.empty or theirs.empty or col not in rows or pd.isna(mine[col].iloc[0]) or pd.isna(theirs[col].iloc[0]):
+            continue
+        cells[dataset] = (round(float(theirs[col].iloc[0]), 2), round(float(mine[col].iloc[0]), 2))  # as tabulated
+        paper_wins += bool(mine["accuracy"].iloc[0] > theirs["accuracy"].iloc[0])
+    return {"n_both": len(cells), "n_rival_ge": sum(r >= m for r, m in cells.values()),
+            "n_rival_gt": sum(r > m for r, m in cells.values()), "n_paper_learnet_wins": paper_wins,
+            "cells": cells}
+
+
+def rival_sentence(found: ResultRecords, table3: pd.DataFrame, table4: pd.DataFrame, rival: str = "resnet18",
+                   protocol: str = "paper") -> str:
+    """The results chapter's sentence on :func:`model_against_learnet` for the ``paper``
+    profile's tables: on how many datasets ``rival`` scores at least LEARNet's accuracy, and
+    whether that is the reverse of the paper; on twins, a word that this measures the pipeline."""
+    c = model_against_learnet(table3, table4, rival, protocol)
+    n = c["n_both"]
+    if n == 0:
+        return (f"No dataset has paper-profile records of both LEARNet and {rival} under {protocol}, "
+                "so the two cannot be compared at the paper's settings here.")
+    each = "; ".join(f"{d} {r:.2f} % against {m:.2f} %" for d, (r, m) in c["cells"].items())
+    ge, gt = c["n_rival_ge"], c["n_rival_gt"]
+    every = "every one" if ge == n else f"{ge}"
+    name = {"resnet18": "ResNet-18", "vgg16": "VGG-16", "vgg19": "VGG-19"}.get(rival, rival)
+    text = (f"At the paper profile's settings, under the {protocol} split, {name} scores at least LEARNet's "
+            f"accuracy on {every} of the {n} datasets run with both (higher on {gt}, equal on {ge - gt}): {each}")
+    if c["n_paper_learnet_wins"] == n and ge == n:
+        text += ": the reverse of the paper, which reports LEARNet above ResNet on each of these datasets."
+    elif c["n_paper_learnet_wins"] == n and ge > 0:
+        text += ". The paper reports LEARNet above ResNet on each of these datasets."
+    else:
+        text += "."
+    if found.source != "licensed data":
+        text += (" These numbers come from synthetic twins: they measure this pipeline (the twins, their motion,"
+                 " the training settings), not the paper's claim about the real datasets.")
+    return text
+
+
+def split_against_loso(table3: pd.DataFrame, table4: pd.DataFrame, model: str = "learnet") -> str:
+    """Where this profile's random split (``paper``) scores below ``loso`` for ``model`` in the
+    tables of :func:`paper_tables`, over the datasets run under both."""
+    both = pd.concat([table3, table4], ignore_index=True)
+    has = not both.empty and {"our_model", "acc_paper", "acc_loso"} <= set(both.columns)
+    rows = both[both["our_model"] == model].dropna(subset=["acc_paper", "acc_loso"]) if has else both
+    if rows.empty:
+        return f"No dataset was run under both the random split and LOSO with {model} in this build."
+    below = rows[rows["acc_paper"] < rows["acc_loso"]]
+    each = "; ".join(f"{r.dataset}: {r.acc_paper:.1f} % against {r.acc_loso:.1f} %" for r in rows.itertuples())
+    return (f"In this build's own runs the random split (paper), which puts a test subject's other clips in "
+            f"training, scores below LOSO on {len(below)} of the {len(rows)} dataset(s) run under both ({each}). "
+            "One repeat of one random split is a noisy measure; the paper profile averages 5.")
+
+
+def empty_columns_sentence(figs: list[dict]) -> str:
+    """Which of our Figs. 7-10 (:func:`figs_beside_paper`) have an all-zero column: a true class
+    with no test clip in the runs pooled there, so its column shows nothing about that class."""
+    found = []
+    for f in figs:
+        ours = f["ours"]
+        if ours is None:
+            continue
+        empty = [str(c) for c in ours.columns if not ours[c].to_numpy(dtype=float).any()]
+        if empty:
+            found.append(f"Fig. {f['number']} ({f['dataset']}, {f['protocol']}) has an all-zero column for "
+                         f"{' and '.join(empty)}: no clip of {'that class' if len(empty) == 1 else 'those classes'} "
+                         "was among the test clips pooled there, so the column says nothing about "
+                         f"{'it' if len(empty) == 1 else 'them'}")
+    if not found:
+        return "Every class has test clips in each of our matrices."
+    return "Of ours, " + "; ".join(found) + "."

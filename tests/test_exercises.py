@@ -35,7 +35,7 @@ def test_bilen_weights_T3(capsys):
     rejects(ex.check_bilen_weights_T3, rank_pooling_weights(3, "learnet"), match="authors' code")
     rejects(ex.check_bilen_weights_T3, [2 / 3, 2 / 3, -4 / 3], match="reverse time order")
     rejects(ex.check_bilen_weights_T3, [1, 0, 0], match="sum to 1.*sum to 0.*harmonic")
-    rejects(ex.check_bilen_weights_T3, [-4, 2, 2], match="× the answer")
+    rejects(ex.check_bilen_weights_T3, [-4, 2, 2], match="a multiple of the answer")
     rejects(ex.check_bilen_weights_T3, [-1, 1], match="expected 3 weights")
     rejects(ex.check_bilen_weights_T3, [-1, 0, 1], match="sum to 0 as they should")
 
@@ -97,9 +97,9 @@ def test_still_clip(capsys):
         return np.zeros_like(frame) if variant == "bilen" else T * np.asarray(frame, float)
 
     accepts(ex.check_still_clip, right, capsys=capsys)
-    rejects(ex.check_still_clip, lambda fr, T, v: np.asarray(fr, float), match="Bilen.*0 everywhere")
+    rejects(ex.check_still_clip, lambda fr, T, v: np.asarray(fr, float), match="Bilen.*what do Bilen's weights sum")
     rejects(ex.check_still_clip, lambda fr, T, v: np.zeros_like(fr) if v == "bilen" else fr,
-            match="sum to T, so a still clip gives T")
+            match="the frame itself.*do not sum to 1 or to 0")
 
 
 # ---- chapter 2 ------------------------------------------------------------------------
@@ -125,7 +125,8 @@ def test_accretion_path_parameters(capsys):
     rejects(ex.check_accretion_path_parameters, convs, match="convolutions only")
     rejects(ex.check_accretion_path_parameters, convs + bn - (16 + 32 + 64), match="biases")
     rejects(ex.check_accretion_path_parameters, convs + 2 * bn, match="running mean")
-    rejects(ex.check_accretion_path_parameters, 1_000, match="is not it")
+    rejects(ex.check_accretion_path_parameters, 1_000, match="is too few")
+    rejects(ex.check_accretion_path_parameters, 10**6, match="is too many")
     rejects(ex.check_accretion_path_parameters, "many", match="whole number")
 
 
@@ -236,7 +237,7 @@ def test_uf1_uar(capsys):
 
     rejects(ex.check_uf1_uar, precision_as_recall, match="column sums")
     rejects(ex.check_uf1_uar, all_classes, match="no true samples")
-    rejects(ex.check_uf1_uar, lambda cm: (uf1_uar(cm)[0] + 0.1, uf1_uar(cm)[1]), match="UF1 .* should be")
+    rejects(ex.check_uf1_uar, lambda cm: (uf1_uar(cm)[0] + 0.1, uf1_uar(cm)[1]), match="your UF1 .* too high")
     rejects(ex.check_uf1_uar, lambda cm: 0.5, match="pair")
 
 
@@ -282,7 +283,7 @@ def test_leak_probability(capsys):
     rejects(ex.check_leak_probability, lambda k, p: 1 - (1 - p) ** k, match="the test image itself")
     rejects(ex.check_leak_probability, lambda k, p: (k - 1) * p, match="not a probability")
     rejects(ex.check_leak_probability, lambda k, p: p, match="chance for one copy")
-    rejects(ex.check_leak_probability, lambda k, p: 0.5, match="measures")
+    rejects(ex.check_leak_probability, lambda k, p: 0.5, match="measures a (higher|lower) fraction")
 
 
 def test_amplitude_dial(capsys):
@@ -292,3 +293,85 @@ def test_amplitude_dial(capsys):
     rejects(ex.check_amplitude_dial, "rises", {0: 0.9, 1: 0.5, 2: 0.8}, 0.3, match="above chance")
     rejects(ex.check_amplitude_dial, "rises", {1: 0.5, 2: 0.8, 3: 0.9}, 0.3, match="include amplitude 0")
     rejects(ex.check_amplitude_dial, "up", {0: 0.3, 1: 0.5, 2: 0.8}, 0.3, match="one of")
+
+
+# ---- what a check prints gives no answer away ------------------------------------------
+
+def printed(check, *answer) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        check(*answer)
+    return out.getvalue()
+
+
+def failure(check, *answer) -> str:
+    with pytest.raises(ex.ExerciseError) as info:
+        check(*answer)
+    return str(info.value)
+
+
+def test_confirmations_say_what_was_compared_not_the_answer():
+    """A passing check is printed in the book, inside the solution dropdown, and a student
+    reads it too: it says what the answer was compared with, never the expected value."""
+    pytest.importorskip("learnet_lite.models")
+    import math
+
+    from learnet_lite.metrics import scores_from_confusion
+
+    convs = conv_params(1, 16, 16) + conv_params(3, 16, 32) + conv_params(5, 32, 64)
+    fc = 4 * 4 * 256 * 256 + 256
+
+    def same(side):
+        return [math.ceil(side / 2 ** k) for k in range(1, 6)]
+
+    cases = [
+        (ex.check_bilen_weights_T3, ([-4 / 3, 2 / 3, 2 / 3],), ["1.333", "0.6667", "4/3", "2/3", "sum to 0"]),
+        (ex.check_rank_pool, (rank_pool,), ["α ="]),
+        (ex.check_appearance_term, (appearance,), ["sum to T", "face", "mean"]),
+        (ex.check_still_clip, (lambda fr, T, v: np.zeros_like(fr) if v == "bilen" else T * np.asarray(fr, float),),
+         ["zero", "T ×"]),
+        (ex.check_frame_order, (lambda names: sorted(names, key=frame_number),), ["img10 comes after"]),
+        (ex.check_accretion_path_parameters, (convs + 96,), [f"{convs + 96:,}", str(convs + 96), "96"]),
+        (ex.check_table1_mismatch, ("FC", fc), [f"{fc:,}", str(fc), "4096"]),
+        (ex.check_feature_map_sizes, (same,), ["→", "ceil", "56"]),
+        (ex.check_uf1_uar, (uf1_uar,), [f"{scores_from_confusion(cm)[k]:.3f}" for cm in ex.CONFUSIONS
+                                        for k in ("uf1", "uar")]),
+        (ex.check_leak_probability, (lambda k, p: 1 - (1 - p) ** (k - 1),), ["14 copies", "almost surely"]),
+        (ex.check_amplitude_dial, ("rises", {0: 0.3, 1: 0.5, 2: 0.8}, 0.3), ["0.80", "0.30", "rises"]),
+    ]
+    for check, answer, answers in cases:
+        text = printed(check, *answer)
+        assert text.startswith("✓ ") and ": correct — " in text, text
+        leaked = [a for a in answers if a in text]
+        assert not leaked, f"{check.__name__} prints {leaked}: {text}"
+
+
+def test_failures_say_what_is_wrong_not_the_answer():
+    pytest.importorskip("learnet_lite.models")
+    import math
+
+    from learnet_lite.metrics import scores_from_confusion
+
+    def floor(side):
+        return [side // 2 ** k for k in range(1, 6)]
+
+    right_sides = str([math.ceil(112 / 2 ** k) for k in range(1, 6)])
+    for text in (failure(ex.check_feature_map_sizes, floor), failure(ex.check_feature_map_sizes, lambda s: [1] * 5)):
+        assert right_sides not in text
+    # the rank-pooling check tries a 3-frame clip: its weights are the first exercise's answer
+    text = failure(ex.check_rank_pool, lambda f: rank_pool(f) + 1.0)
+    assert "1.333" not in text and "0.6667" not in text
+    text = failure(ex.check_frame_order, sorted)
+    assert str(sorted(ex.FRAME_NAMES, key=frame_number)) not in text
+    want = scores_from_confusion(ex.CONFUSIONS[0])
+    text = failure(ex.check_uf1_uar, lambda cm: (uf1_uar(cm)[0] + 0.1, uf1_uar(cm)[1]))
+    assert f"{want['uf1']:.4f}" not in text
+    text = failure(ex.check_uf1_uar, lambda cm: (uf1_uar(cm)[0], uf1_uar(cm)[1] + 0.1))
+    assert f"{want['uar']:.4f}" not in text
+    text = failure(ex.check_accretion_path_parameters, 1_000)
+    assert "56,272" not in text and "55,272" not in text
+    text = failure(ex.check_leak_probability, lambda k, p: 0.5)
+    assert "measures a" in text and "measures 0." not in text

@@ -24,7 +24,18 @@ SIZE = (52, 44)  # (H, W): small faces, quick to render
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield
-    plt.close("all")
+    try:
+        for number in plt.get_fignums():
+            assert smallest_text(plt.figure(number)) >= figures.MIN_FONT_PT, "text under figures.MIN_FONT_PT"
+    finally:
+        plt.close("all")
+
+
+def smallest_text(fig: Figure) -> float:
+    """The size (pt) of the smallest non-empty text of ``fig``."""
+    from matplotlib.text import Text
+
+    return min((t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()), default=float("inf"))
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +200,9 @@ def test_fig2_architecture():
 def test_fig3_stem_responses(trained):
     _, x, pick, maps = trained
     fig = figures.fig3_stem_responses(x, pick, maps, SOURCE)
-    assert len(fig.axes) == 2 * 9 and titled(fig) and fig._suptitle.get_text().startswith("Fig. 3")
-    assert fig.axes[0].get_title() == "disgust\ndynamic image"
+    assert len(fig.axes) == 4 * 5 and titled(fig) and fig._suptitle.get_text().startswith("Fig. 3")  # 2 rows an input
+    assert [fig.axes[k].get_title() for k in (0, 10)] == ["disgust\ndynamic image", "happiness\ndynamic image"]
+    assert fig.axes[4].get_title() == "stem ch 3" and fig.axes[6].get_title() == "stem ch 4"
 
 
 def test_fig4_accretion(trained):
@@ -216,5 +228,5 @@ def test_fig5_pooling_vs_stride(trained):
 def test_fig6_stem_responses(trained):
     _, x, _, maps = trained
     fig = figures.fig6_stem_responses(x[0], maps["happiness"]["stem"][0], SOURCE)
-    assert len(fig.axes) == 2 * 9 and titled(fig) and fig._suptitle.get_text().startswith("Fig. 6")
+    assert len(fig.axes) == 4 * 5 and titled(fig) and fig._suptitle.get_text().startswith("Fig. 6")  # four to a row
     assert fig.axes[-1].get_title() == "ch 15"

@@ -30,7 +30,18 @@ def write(folder, dataset, labels, protocol, y_true, y_pred, *, fold=0, n_folds=
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
-    plt.close("all")  # the figure functions draw on pyplot figures, as the chapters show them
+    try:
+        for number in plt.get_fignums():
+            assert smallest_text(plt.figure(number)) >= figures.MIN_FONT_PT, "text under figures.MIN_FONT_PT"
+    finally:
+        plt.close("all")  # the figure functions draw on pyplot figures, as the chapters show them
+
+
+def smallest_text(fig: Figure) -> float:
+    """The size (pt) of the smallest non-empty text of ``fig``."""
+    from matplotlib.text import Text
+
+    return min((t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()), default=float("inf"))
 
 
 @pytest.fixture()
@@ -105,6 +116,17 @@ def test_confusion_as_printed_beside_ours_or_the_command(folder):
     assert "ours on licensed data" in fig._suptitle.get_text()
 
 
+def test_figures_draw_at_the_column_width_in_a_style_that_does_not_leak():
+    before = dict(plt.rcParams)
+    scores = pd.DataFrame({"accuracy": [0.5, 0.9], "uar": [0.4, 0.8]}, index=["loso", "paper"])
+    fig = figures.scores_by_protocol(scores, "synthetic twin", model="learnet", dataset="casme2", profile="smoke",
+                                     chance=0.3, chance_uar=0.2)
+    assert fig.get_figwidth() == figures.COLUMN_IN and fig.dpi == figures.DPI
+    assert smallest_text(fig) >= figures.MIN_FONT_PT and figures.MIN_FONT_PT * figures.DPI / 72 >= 9
+    assert fig.axes[0].xaxis.get_ticklabels()[0].get_fontsize() == figures.STYLE["xtick.labelsize"]
+    assert dict(plt.rcParams) == before  # the style is the figure's, not the session's
+
+
 def test_scores_by_protocol_bars():
     scores = pd.DataFrame({"accuracy": [0.9, 0.5, 0.2], "uar": [0.8, 0.4, 0.1]},
                           index=pd.Index(["paper", "loso", tables.APEX_RUN], name="run"))
@@ -155,11 +177,23 @@ def test_paper_tables_and_their_numbers(folder):
 def test_styled_table_and_the_command_that_fills_it(folder):
     t3, _ = tables.paper_tables("table3", tables.records_beside_paper(SMOKE, folder))
     shown = tables.styled_beside_paper(t3).data
-    assert {"paper (%)", "ours loso (%)", "diff loso", "UF1 loso", "data", "note"} <= set(shown.columns)
+    assert list(shown.columns) == ["method", "dataset", "classes", "published (%)", "ours, random split (%)",
+                                   "ours, leaky split (%)", "ours, LOSO (%)", "data"]   # no column is a note
     row = shown[(shown.method == "LEARNet") & (shown.dataset == "casme2")].iloc[0]
-    assert row["ours loso (%)"] == pytest.approx(75.0) and row.note == "not run"
+    assert row["published (%)"] == "76.6"   # 76.57, rounded for reading
+    # ours: the mean of n runs, ours minus the published number with a real minus sign
+    assert row["ours, LOSO (%)"] == "75.0\u00a0(\u22121.6) n=1" and row["ours, random split (%)"] == "missing: run"
     assert row.data == "other 2/2"  # made before fingerprints: not shown to be of the data now in use
-    assert shown.note.str.startswith("quoted: ").any()
+    quoted = shown[shown.method.str.endswith("*")]
+    assert len(quoted) and (quoted["ours, LOSO (%)"] == "–").all()   # quoted: nothing of ours is missing
+    gpu = tables.styled_beside_paper(t3, "paper").data
+    assert (gpu["ours, random split (%)"] == "missing: GPU run").any()
+    notes = tables.beside_paper_notes(t3)
+    assert "LBP-TOP-SVM, quoted: [6] Zhao" in notes and "random split = `paper`" in notes
+    scores = tables.styled_scores(t3).data   # UF1/UAR: a small table of the rows run under loso
+    assert list(scores.columns) == ["method", "dataset", "classes", "UF1, LOSO", "UAR, LOSO", "runs"]
+    assert len(scores) == 1 and scores["UF1, LOSO"].iloc[0].count(".") == 1 and len(scores["UF1, LOSO"].iloc[0]) == 5
+    assert tables.styled_scores(t3[t3.quoted.astype(bool)]) is None
     command = tables.fill_all_command(t3, "smoke")
     assert command.startswith("learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models ")
     assert command.endswith("--protocols paper paper-leaky loso")
@@ -174,7 +208,9 @@ def test_show_displays_the_table_then_the_command(folder, monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs: shown.extend(objs))
     t3, _ = tables.paper_tables("table3", tables.records_beside_paper(SMOKE, folder))
     tables.show_beside_paper(t3, "smoke")
-    assert type(shown[0]).__name__ == "Styler" and "`learnet-lite reproduce --profile smoke" in shown[1].data
+    assert type(shown[0]).__name__ == "Styler" and "quoted: [6] Zhao" in shown[1].data  # the notes under it
+    assert type(shown[3]).__name__ == "Styler"  # UF1 and UAR under loso
+    assert "`learnet-lite reproduce --profile smoke" in shown[-1].data and "*missing*" in shown[-1].data
     shown.clear()
     tables.show_paper_profile(None, "paper")
     tables.show_paper_profile(None, "smoke")

@@ -279,3 +279,24 @@ def test_paper_tables_transcription_is_consistent():
         assert eval(printed.replace("×", "*"), {}) == value  # noqa: S307 (our own CSV)
     t5 = paper.table("table5")
     assert list(t5["network"]) == ["VGG-16", "VGG-19", "GoogleNet", "ResNet", "LEARNet"]
+
+
+def test_table1_and_table5_as_shown_fit_the_page():
+    t1 = tables.table1(models.build("learnet", 8))
+    styled = tables.style_table1(t1)
+    shown = styled.data
+    # no note column: each note is a numbered footnote under the table, its row marked
+    assert list(shown.columns) == ["layer", "module", "output", "published output", "parameters",
+                                   "published parameters", "difference"]
+    marked = dict(zip(t1["layer"], shown["layer"]))
+    assert marked["Add-1"] == "Add-1\u00a0¹" == marked["Add-2"].replace("2", "1") and marked["FC"] == "FC\u00a0²"
+    assert marked["Conv-1"] == "Conv-1"   # agrees with the paper: no note
+    html = styled.to_html()
+    assert '<ol class="table-notes">' in html and "caption-side: bottom" in html
+    assert html.count("<li>") == len(set(n for n in t1["note"] if n))   # Add-1 and Add-2 share one note
+    assert "path1–4.conv2" in set(shown["module"])
+    assert tables.signed(-1234) == "\u22121,234" and tables.signed(461_000) == "+461,000"   # a real minus sign
+    t5 = tables.style_table5(tables.table5())
+    assert list(t5.data.columns) == ["network", "model", "layers", "published layers", "parameters", "ours (M)",
+                                     "published (M)", "difference (M)"]
+    assert "\u2212" in t5.to_html()   # ResNet-34 vs the paper's 11M: a real minus where ours is below

@@ -26,6 +26,10 @@ def test_training_chapter_trains_every_fold_and_scores(run_notebook, records):
     assert g["n_classes"] == 7 and g["chance_uniform"] == pytest.approx(1 / 7)
     assert 1 / 7 <= g["chance_majority"] < 1
     assert g["train_images"] > 0 and g["device_used"] in ("cpu", "cuda")
+    # the page's own title, parameters and settings (beside the paper's), glued
+    assert g["page_title"] == "CASME-II" and "casme2 under the loso protocol with learnet" in g["page_parameters"]
+    assert g["page_settings"].startswith("profile smoke;")
+    assert f"{SMOKE.epochs} epochs (the paper: 100" in g["page_settings"]
     for key in ("accuracy", "uf1", "uar"):
         assert 0 <= g[key] <= 1
     figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
@@ -50,6 +54,10 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
     for key in ("leaky", "paper", "loso", "apex"):
         assert 0 <= g[f"acc_{key}"] <= 1 and 0 <= g[f"uar_{key}"] <= 1
     assert g["chance_uar"] == pytest.approx(1 / 7)
+    # its own leak, worded by the sign of the glued difference
+    shows = "show a leak too" if g["acc_leaky"] > g["acc_paper"] else "show no leak"
+    assert shows in g["book_leak_sentence"] and 0 <= g["uf1_loso"] <= 1
+    assert g["page_settings"].startswith("profile smoke;")
     # the committed paper-profile (GPU) records, paired by seed, reach the prose
     from learnet_lite import results
 
@@ -70,6 +78,10 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     assert g["casme2_paper_acc"] == pytest.approx(76.57)  # Table III, read from data/paper
     assert g["cells_run"] >= 3  # casme2 LEARNet under the three protocols
     assert "Fig. 8: paper" in g["figs_shown"]
+    assert g["page_settings"].startswith("profile smoke;") and "5 repeats" in g["paper_profile_settings"]
+    assert "below LOSO on" in g["split_sentence"]  # casme2 ran under both
+    assert g["rival_sentence"].startswith(("At the paper profile's settings", "No dataset has"))
+    assert g["empty_columns"].startswith(("Of ours, Fig.", "Every class has"))
     text = "\n".join(_shown(c) for c in nb.cells)
     # the smoke profile trains LEARNet only: one command under each table fills the rest
     assert "learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models vgg16 vgg19" in text
@@ -98,6 +110,7 @@ def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_p
     its records filling Table IV's 2-class row of the results chapter."""
     nb, g = run_notebook("04_training", dataset="smic_2class", protocol="loso", results_dir=str(tmp_path))
     assert g["dataset_name"] == "smic_2class" and g["class_names"] == "negative, positive"
+    assert g["page_title"] == "SMIC-HS, two classes"
     assert g["n_classes"] == 2 and g["chance_uniform"] == pytest.approx(0.5)
     assert g["paper_clips"] == 35 and g["paper_clips_source"] != "Table II"  # from the text, data/paper/table2.csv
     from learnet_lite import inputs

@@ -65,6 +65,30 @@ def test_table4_two_class_rows_read_smic_2class_records(records, tmp_path):
     assert list(ours.columns) == ["disgust", "fear", "happy", "sad", "surprise"]
 
 
+def test_tables_as_shown_read_ours_beside_the_published(records):
+    t = tables.paper_table("table4", records, "smoke")
+    shown = tables.styled_beside_paper(t).data
+    assert list(shown.columns) == ["method", "dataset", "subset", "classes", "published (%)",
+                                   "ours, random split (%)", "ours, leaky split (%)", "ours, LOSO (%)", "data"]
+    five = shown[(shown.method == "LEARNet") & (shown.classes == 5)].iloc[0]
+    assert five["published (%)"] == "81.6" and five["ours, random split (%)"] == "50.0\u00a0(\u221231.6) n=1"
+    assert five["ours, LOSO (%)"] == "missing: run"
+    assert tables.styled_scores(t) is None   # no loso run of Table IV's rows
+    # a row whose class count differs from our records' names what is missing
+    two = (t.method == "LEARNet") & (t.classes == 2)
+    t.loc[two, "fill"] = "not run: our smic_2class records have 3 classes, this row 2"
+    shown = tables.styled_beside_paper(t).data
+    assert shown[(shown.method == "LEARNet") & (shown.classes == 2)]["ours, LOSO (%)"].iloc[0] == "missing: 2-class run"
+
+
+def test_runs_and_data_used_as_shown(records):
+    runs = results.read_records(records["path"])
+    shown = tables.style_runs(runs)
+    assert {"seed", "fold", "test subject", "accuracy", "device", "time (s)"} <= set(shown.data.columns)
+    assert not any("_" in c for c in shown.data.columns)   # headers wrap at spaces
+    assert "0.500" in shown.to_html() and "1.0" in shown.to_html()
+
+
 def test_confusion_in_the_papers_order_and_orientation(records):
     printed, ours, protocol = tables.confusion_beside_paper(8, records, "smoke")
     assert protocol == "loso"

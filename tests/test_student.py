@@ -19,6 +19,11 @@ def exercise_notebooks() -> list[str]:
             if any(student.is_check(c) for c in nbformat.read(p, as_version=4).cells)]
 
 
+def visible_checks(nb) -> list:
+    """The check cells a student runs (a solution dropdown's copy of a check is not one)."""
+    return [c for c in nb.cells if student.is_check(c) and student.SOLUTION_TAG not in c.metadata.get("tags", [])]
+
+
 def tagged(cell, *tags):
     cell.metadata["tags"] = list(tags)
     return cell
@@ -77,9 +82,29 @@ def test_no_solution_code_left_in_student_notebooks(name):
         assert line not in left, f"{name}: solution line left in the student notebook: {line!r}"
     assert not any(student.SOLUTION_TAG in c.metadata.get("tags", []) for c in out.cells)
     assert not any("{solution" in c.source for c in out.cells if c.cell_type == "markdown")
-    # every exercise keeps its starter and its check
-    assert sum(student.is_check(c) for c in out.cells) == sum(student.is_check(c) for c in nb.cells)
-    assert len(starter_messages(out)) >= sum(student.is_check(c) for c in nb.cells)
+    # every exercise keeps its starter and its check; the dropdowns' copies of the checks go
+    assert sum(student.is_check(c) for c in out.cells) == len(visible_checks(nb)) > 0
+    assert len(starter_messages(out)) >= len(visible_checks(nb))
+
+
+@pytest.mark.parametrize("name", exercise_notebooks())
+def test_a_checks_verdict_is_shown_only_inside_its_solution(name):
+    """The book is executed with the solutions, so a check passes there; a student running
+    the starter gets its NotImplementedError. So the visible check cell's output is removed
+    from the rendered book (tag remove-output) and the same call, tagged solution, ends the
+    solution dropdown, where its ✓ belongs."""
+    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+    cells = nb.cells
+    for k, cell in enumerate(cells):
+        if cell not in visible_checks(nb):
+            continue
+        assert {"raises-exception", "remove-output"} <= set(cell.metadata.get("tags", [])), cell.source
+        end = max(j for j in range(k) if cells[j].cell_type == "markdown" and "{solution-end}" in cells[j].source)
+        assert all(c.cell_type == "markdown" and not c.source.strip().startswith("````{") or c is cells[end]
+                   for c in cells[end:k]), f"{name}: cells between {{solution-end}} and the check {cell.source!r}"
+        copy = cells[end - 1]
+        assert student.SOLUTION_TAG in copy.metadata.get("tags", []) and cell.source in copy.source, \
+            f"{name}: the solution of {cell.source!r} does not end with the same check"
 
 
 def starter_messages(nb) -> list[str]:
@@ -120,13 +145,20 @@ def test_instructor_notebook_checks_pass(run_notebook, name):
 
 def exercise_section(nb):
     """The cells a student's exercises need: the parameters (smoke profile), the chapter's
-    imports (the first code cell after them) and everything from "## Exercises" on.
-    Exercises are self-contained apart from the imports, so this runs in seconds."""
+    imports (the first code cell after them) and each exercise, from its ``{exercise}``
+    block to its check, wherever it sits in the chapter. Exercises are self-contained apart
+    from the imports, so this runs in seconds."""
     params = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
     imports = next(i for i, c in enumerate(nb.cells) if i > params and c.cell_type == "code")
-    start = next(i for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and "## Exercises" in c.source)
-    nb.cells[params].source = 'profile = "smoke"'
-    nb.cells = [nb.cells[params], nb.cells[imports]] + nb.cells[start:]
+    nb.cells[params].source += '\nprofile = "smoke"'
+    keep, inside = [nb.cells[params], nb.cells[imports]], False
+    for cell in nb.cells[imports + 1:]:
+        inside = inside or (cell.cell_type == "markdown" and "{exercise}" in cell.source)
+        if inside:
+            keep.append(cell)
+        if student.is_check(cell):
+            inside = False
+    nb.cells = keep
     return nb
 
 
