@@ -56,9 +56,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import inputs
 from .profiles import CHOICES
 
-INPUT_SIZE = 112  # Sec. III-B / Table I: 112×112×3 dynamic images
+INPUT_SIZE = inputs.INPUT_SIZE  # Sec. III-B / Table I: 112×112×3 dynamic images
 NAMES = CHOICES["models"]   # the networks a profile may name (Table V's and LEARNet)
 
 # Keras BatchNormalization defaults (momentum 0.99 on the running mean => 0.01 here).

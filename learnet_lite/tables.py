@@ -121,7 +121,7 @@ def show_data_used(tables: dict) -> None:
 # --- Tables I and V, Fig. 2: the model beside the paper (chapter 3) ----------------------------------------
 # (models and torch are imported inside the functions: the chapters that show no model import no torch)
 
-MODEL_INPUT = 112  # models.INPUT_SIZE: Table I's 112×112×3 input
+MODEL_INPUT = inputs.INPUT_SIZE  # Table I's 112×112×3 input (the one definition: learnet_lite.inputs)
 HIGHLIGHT = "background-color: #fde2cf"  # a row that disagrees with the paper
 
 

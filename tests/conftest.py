@@ -54,3 +54,26 @@ def run_notebook(tmp_path_factory):
         return cache[key]
 
     return _run
+
+
+def smallest_text(fig) -> float:
+    """The size (pt) of the smallest non-empty text of a matplotlib figure."""
+    from matplotlib.text import Text
+
+    return min((t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()), default=float("inf"))
+
+
+@pytest.fixture()
+def legible_figures():
+    """After the test: every open pyplot figure keeps its text at or above figures.MIN_FONT_PT
+    (the figure functions draw on pyplot figures, as the chapters show them); then close them."""
+    import matplotlib.pyplot as plt
+
+    from learnet_lite import figures
+
+    yield
+    try:
+        for number in plt.get_fignums():
+            assert smallest_text(plt.figure(number)) >= figures.MIN_FONT_PT, "text under figures.MIN_FONT_PT"
+    finally:
+        plt.close("all")

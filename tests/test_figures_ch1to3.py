@@ -8,7 +8,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
@@ -16,26 +15,12 @@ from matplotlib.figure import Figure  # noqa: E402
 
 from learnet_lite import dynamic, figures, synthetic  # noqa: E402
 
+pytestmark = pytest.mark.usefixtures("legible_figures")
+
+
 SOURCE = "synthetic twin"
 CLASSES = ("happiness", "disgust", "surprise", "repression")
 SIZE = (52, 44)  # (H, W): small faces, quick to render
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    try:
-        for number in plt.get_fignums():
-            assert smallest_text(plt.figure(number)) >= figures.MIN_FONT_PT, "text under figures.MIN_FONT_PT"
-    finally:
-        plt.close("all")
-
-
-def smallest_text(fig: Figure) -> float:
-    """The size (pt) of the smallest non-empty text of ``fig``."""
-    from matplotlib.text import Text
-
-    return min((t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()), default=float("inf"))
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import smallest_text
 from matplotlib.figure import Figure
 
 from learnet_lite import figures, profiles, results, tables
@@ -16,6 +17,7 @@ from learnet_lite import figures, profiles, results, tables
 SMOKE = profiles.load("smoke")
 CASME2 = ["disgust", "fear", "happiness", "others", "repression", "sadness", "surprise"]
 SMIC = ["disgust", "fear", "happiness", "sadness", "surprise"]
+pytestmark = pytest.mark.usefixtures("legible_figures")
 
 
 def write(folder, dataset, labels, protocol, y_true, y_pred, *, fold=0, n_folds=1, seed=0, profile="smoke",
@@ -25,23 +27,6 @@ def write(folder, dataset, labels, protocol, y_true, y_pred, *, fold=0, n_folds=
                               sizes={"train_clips": 8, "train_images": 16, "test_clips": len(y_true)},
                               device="cpu", wall_time_s=30.0, n_folds=n_folds, extra=extra)
     return results.write(rec, folder)
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    try:
-        for number in plt.get_fignums():
-            assert smallest_text(plt.figure(number)) >= figures.MIN_FONT_PT, "text under figures.MIN_FONT_PT"
-    finally:
-        plt.close("all")  # the figure functions draw on pyplot figures, as the chapters show them
-
-
-def smallest_text(fig: Figure) -> float:
-    """The size (pt) of the smallest non-empty text of ``fig``."""
-    from matplotlib.text import Text
-
-    return min((t.get_fontsize() for t in fig.findobj(Text) if t.get_text().strip()), default=float("inf"))
 
 
 @pytest.fixture()
