@@ -69,8 +69,8 @@ book/04_training_%.ipynb: $(PER_TWIN) notebooks/params/$(PROFILE).yaml $(PACKAGE
 	  $< _build/.papermill/04_training_$*.ipynb
 	@mv _build/.papermill/04_training_$*.ipynb $@
 
-# The results chapter tabulates the records the training and protocol chapters wrote.
-book/05_results.ipynb: $(TRAINING) $(filter book/06_%,$(EXECUTED))
+# The results chapter tabulates the records the training, protocol and baselines chapters wrote.
+book/05_results.ipynb: $(TRAINING) $(filter book/06_% book/07_%,$(EXECUTED))
 
 html: | setup
 	jupyter-book build . --warningiserror --nitpick --keep-going --quiet

@@ -6,9 +6,11 @@ of the same LEARNet configuration (different seeds or folds) so that a step laun
 of kernels for all K, and leaves each of the K modules with its trained weights.
 
 Each run stays what :func:`learnet_lite.train.fit` makes of it: its own initial weights (the
-modules passed in), data order (epoch ``e`` shuffles with ``_epoch_seed(seed, e)``), dropout
+modules passed in), data order (epoch ``e`` shuffles with ``_epoch_seed(seed, e)``, or with
+epoch 0's seed throughout under ``shuffle: once``: ``train._order_seed``), dropout
 stream (a per-run generator seeded as ``fit`` seeds the global one each epoch; on CPU these
-are ATen's dropout masks exactly), SGD state, BatchNorm statistics, checkpoint (``fit``'s
+are ATen's dropout masks exactly), SGD state (``train.sgd``'s parameter groups: weight decay
+on every parameter but the conv/linear biases), BatchNorm statistics, checkpoint (``fit``'s
 format: either can resume the other's) and history.
 
 Design kept: **grouped convolutions over K models** (:class:`Stack`). Each run's batch is
@@ -295,22 +297,33 @@ class _Optim:
     sub-step, so a run that sits out keeps its weights and momentum."""
 
     def __init__(self, stack: Stack, opts: list[torch.optim.SGD], scalers: list, amp: bool):
-        group = opts[0].param_groups[0]
-        if group["nesterov"] or group["maximize"] or group["dampening"]:
+        groups = opts[0].param_groups
+        if any(g["nesterov"] or g["maximize"] or g["dampening"] for g in groups):
             raise ValueError("batched SGD: nesterov, maximize and dampening are not supported")
-        self.lr, self.momentum, self.weight_decay = group["lr"], group["momentum"], group["weight_decay"]
+        if len({(g["lr"], g["momentum"]) for g in groups}) != 1:
+            raise ValueError("batched SGD: every parameter group must share lr and momentum")
+        self.lr, self.momentum = groups[0]["lr"], groups[0]["momentum"]
+        self.weight_decay = max(g["weight_decay"] for g in groups)
+        # train.sgd's groups, by name: the optimisers' flat parameter order and each one's decay
+        layout = train.param_groups(stack.template, self.weight_decay)
+        if [(len(names), wd) for names, wd in layout] != [(len(g["params"]), g["weight_decay"]) for g in groups]:
+            raise ValueError("batched SGD: the optimisers' parameter groups are not train.sgd's")
+        self.order = [name for names, _ in layout for name in names]
+        index = {name: i for i, name in enumerate(stack.params)}
+        self.decayed = [(wd, [index[n] for n in names]) for names, wd in layout if wd != 0]
         self.stack, self.k, self.amp = stack, stack.k, amp
         t = stack.t
         self.has_buf = [bool(o.state) for o in opts]
         self.bufs = {}
         if self.momentum:  # each run's buffers (a resumed run's, else zeros until its first step)
             with torch.no_grad():
-                for i, name in enumerate(stack.params):
-                    buf = self.bufs[name] = torch.zeros_like(t[name])
-                    for r, o in enumerate(opts):
-                        state = o.state.get(o.param_groups[0]["params"][i], {})
+                for name in stack.params:
+                    self.bufs[name] = torch.zeros_like(t[name])
+                for r, o in enumerate(opts):
+                    for name, param in zip(self.order, _flat_params(o)):
+                        state = o.state.get(param, {})
                         if "momentum_buffer" in state:
-                            view = _runs(buf, self.k)[r]
+                            view = _runs(self.bufs[name], self.k)[r]
                             view.copy_(state["momentum_buffer"].reshape(view.shape))
         dev = t[stack.params[0]].device
         self.scale = torch.tensor([s.get_scale() for s in scalers], dtype=torch.float32, device=dev)
@@ -350,8 +363,10 @@ class _Optim:
     def _sgd(self, a, b, grads):
         names, k = self.stack.params, self.k
         params = [_runs(self.stack.t[n], k)[a:b] for n in names]
-        if self.weight_decay != 0:
-            grads = torch._foreach_add(grads, params, alpha=self.weight_decay)
+        for wd, idx in self.decayed:  # torch's SGD: grad + weight_decay · param, per group
+            grads = list(grads)
+            for i, g in zip(idx, torch._foreach_add([grads[i] for i in idx], [params[i] for i in idx], alpha=wd)):
+                grads[i] = g
         if self.momentum != 0:
             bufs = [_runs(self.bufs[n], k)[a:b] for n in names]
             if all(self.has_buf[a:b]):
@@ -372,11 +387,16 @@ class _Optim:
         """Each run's momentum buffers into its ``torch.optim.SGD`` and scale into its scaler."""
         for r, (o, s) in enumerate(zip(opts, scalers)):
             if self.momentum and self.has_buf[r]:
-                for name, p in zip(self.stack.params, o.param_groups[0]["params"]):
+                for name, p in zip(self.order, _flat_params(o)):
                     o.state[p]["momentum_buffer"] = _runs(self.bufs[name], self.k)[r].reshape(p.shape).clone()
             if self.amp:
                 s.load_state_dict({"scale": float(self.scale[r]), "_growth_tracker": int(self.tracker[r]),
                                    **self.scaler_settings})
+
+
+def _flat_params(opt: torch.optim.Optimizer) -> list:
+    """An optimiser's parameters in its state's order (group by group)."""
+    return [p for g in opt.param_groups for p in g["params"]]
 
 
 def update_scale(scale, tracker, found, growth_factor=2.0, backoff_factor=0.5, growth_interval=2000) -> None:
@@ -451,8 +471,7 @@ def fit_many(nets: list[nn.Module], xs, ys, profile=None, *, vals=None, epochs: 
     for r, net in enumerate(nets):
         net.to(dev, memory_format=torch.channels_last)
         opt, scaler = train.sgd(net, p), torch.amp.GradScaler(dev.type, enabled=amp)
-        settings = dict(epochs=epochs, batch_size=p.batch_size, lr=float(p.lr), momentum=float(p.momentum),
-                        weight_decay=float(p.weight_decay), seed=seeds[r], n_train=int(len(data[r][0])))
+        settings = train.run_settings(p, epochs, seeds[r], len(data[r][0]))
         state = _resumed(checkpoints[r], resume, settings, net, opt, scaler)
         history = state["history"] if state else {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
         runs.append((opt, scaler, settings, history, int(state["epoch"]) if state else 0))
@@ -476,8 +495,9 @@ def fit_many(nets: list[nn.Module], xs, ys, profile=None, *, vals=None, epochs: 
     for epoch in bar:
         active = [runs[r][4] <= epoch for r in order]
         seeds_e = [train._epoch_seed(seeds[r], epoch) for r in order]
+        orders = [train._order_seed(seeds[r], epoch, p.shuffle) for r in order]  # fit's data order
         batches = [train._batches(len(data[r][0]), p.batch_size, torch.Generator().manual_seed(s), cpu) if on else None
-                   for r, s, on in zip(order, seeds_e, active)]
+                   for r, s, on in zip(order, orders, active)]
         gens = [torch.Generator(device=dev).manual_seed(s) for s in seeds_e]  # dropout: fit's manual_seed(s)
         figures = [t.tolist() for t in _epoch(stack, optim, x_all, y_all, _plan(batches, offsets, dev), gens, amp,
                                                dev, k)]
@@ -518,9 +538,8 @@ def _resumed(checkpoint, resume: bool, settings: dict, net, opt, scaler) -> dict
     if checkpoint is None or not resume or not Path(checkpoint).is_file():
         return None
     state = train.load_checkpoint(checkpoint)
-    saved = state["settings"]
-    if any(saved.get(key) != value for key, value in settings.items()):
-        differ = {key: (saved.get(key), value) for key, value in settings.items() if saved.get(key) != value}
+    differ = train.settings_differ(state["settings"], settings)
+    if differ:
         raise ValueError(f"{checkpoint}: checkpoint of a different run, (checkpoint, now) = {differ}; "
                          "delete it or run without --resume")
     for target, key in ((net, "model"), (opt, "optimizer"), (scaler, "scaler")):

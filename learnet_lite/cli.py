@@ -59,7 +59,7 @@ LABEL_SETS = ("table2", "emotion", "2class", "3class")                  # datase
 POOLING = ("bilen", "learnet")                                          # dynamic.VARIANTS
 VARIANTS = CHOICES["variant"]                                           # experiment.VARIANTS
 PROTOCOLS = CHOICES["protocols"]                                        # protocols.PROTOCOLS
-MODELS = CHOICES["models"]                                              # models.NAMES
+MODELS = CHOICES["models"]               # models.NAMES and the handcrafted methods
 EXECUTORS = ("local", "process", "ray")                                 # experiment.EXECUTORS
 
 EPILOG = """options mean the same in every command:

@@ -12,6 +12,15 @@ pooling weights, :mod:`dynamic`), or ``apex-frame``: the clip's apex frame alone
 middle frame where the apex is not annotated), the single-frame control that shows what
 the dynamic image adds.
 
+The handcrafted baselines of Tables III-IV (``lbptop-svm``, ``lbptop-elm``, ``mdmo-svm``,
+:mod:`handcrafted`) are models of the same grid: the same folds, the same records. They
+read the clip's frames, not a network input, so their records' variant is
+:data:`HANDCRAFTED_VARIANT` whatever the grid's inputs, and they train once per fold on the
+fold's training *clips*, without augmentation (their papers augment nothing): under
+``paper-leaky`` a test clip whose copies are in training is then in training itself. The
+validation clips are left out, as for the networks, and not used (the classifiers' settings
+are their papers', nothing is tuned).
+
 The ``book`` profile may set ``loso_groups: k``: the subjects are dealt round robin into
 ``k`` groups and each group is left out once (still no subject on both sides, every clip
 tested once), k trainings instead of one per subject, so that it fits the book's CPU
@@ -33,12 +42,12 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from . import augment, files, inputs, models, profiles, protocols, results, train
+from . import augment, files, handcrafted, inputs, models, profiles, protocols, results, train
 from .frames import natural_key
 from .profiles import Profile
 
 INPUT_SIZE, VARIANTS, DATASETS, CACHE_DIR = inputs.INPUT_SIZE, inputs.VARIANTS, inputs.DATASETS, inputs.CACHE_DIR
-GRID_MODELS = Profile().models  # Table III's CNN rows
+HANDCRAFTED_VARIANT = profiles.HANDCRAFTED_VARIANT  # the handcrafted methods' records: they read the clip's frames
 CHECKPOINT_DIR = ".checkpoints"
 EXECUTORS = ("local", "process", "ray")  # how reproduce trains the grid's runs
 RAY_EXTRA = "pip install -e '.[grid]'"  # ray==2.60.0, pyproject.toml's extra "grid"
@@ -59,7 +68,8 @@ def group_subjects(df: pd.DataFrame, groups: int | None) -> pd.DataFrame:
 
 @dataclass
 class Prepared:
-    """A dataset ready to train on: clips, their inputs and labels, the class order."""
+    """A dataset ready to train on: clips, their inputs and labels, the class order;
+    :meth:`features`, the handcrafted features of its clips (computed once, cached)."""
 
     dataset: str
     variant: str
@@ -68,6 +78,17 @@ class Prepared:
     classes: list
     labels: np.ndarray
     info: dict = field(default_factory=dict)
+    cache_dir: object = CACHE_DIR
+
+    def features(self, feature: str) -> np.ndarray:
+        """The clips' ``feature`` (:func:`handcrafted.features`: ``lbptop`` or ``mdmo``), one row per clip."""
+        return handcrafted.features(self.df, feature, self.cache_dir, progress=False)
+
+
+def record_variant(model: str, variant: str) -> str:
+    """The variant a run of ``model`` on input ``variant`` is recorded under: the input for a
+    network, :data:`HANDCRAFTED_VARIANT` for a handcrafted method (which reads frames)."""
+    return HANDCRAFTED_VARIANT if model in profiles.HANDCRAFTED else variant
 
 
 def prepare(dataset: str, profile: Profile | str, variant: str | None = None, df: pd.DataFrame | None = None,
@@ -89,7 +110,7 @@ def prepare(dataset: str, profile: Profile | str, variant: str | None = None, df
             "synthetic": profiles.using_synthetic_data(dataset),
             "data_root": str(inputs.folder(inputs.source(dataset)[0], p)),
             "fingerprint": inputs.data_fingerprint(df)}
-    return Prepared(dataset, variant, df, images, classes, labels, info)
+    return Prepared(dataset, variant, df, images, classes, labels, info, cache_dir)
 
 
 def folds(prep: Prepared, protocol: str, profile: Profile | str, seed: int) -> list:
@@ -109,7 +130,7 @@ def _checkpoint_path(results_dir, ident: dict) -> Path:
 
 def _ident(prep: Prepared, fold, model: str, p: Profile) -> dict:
     return dict(dataset=prep.dataset, protocol=fold.protocol, model=model, profile=p.name,
-                variant=prep.variant, seed=int(fold.seed), fold=int(fold.fold))
+                variant=record_variant(model, prep.variant), seed=int(fold.seed), fold=int(fold.fold))
 
 
 def _lock_path(results_dir, ident: dict) -> Path:
@@ -161,6 +182,8 @@ def run_fold(prep: Prepared, fold, *, model: str, profile: Profile | str,
     path = results.record_path(results_dir, **ident)
     if path.is_file() and not force:
         return path, False
+    if model in handcrafted.METHODS:
+        return _run_handcrafted(prep, fold, model, p, ident, results_dir=results_dir, force=force), True
     started = time.perf_counter()
     opts = augment.Options.from_profile(p)
     parts = {p: fold.part(p) for p in protocols.PARTS}
@@ -172,6 +195,7 @@ def run_fold(prep: Prepared, fold, *, model: str, profile: Profile | str,
     y = {p: prep.labels[parts[p]["source"].to_numpy()] for p in protocols.PARTS}
     torch.manual_seed(int(fold.seed))  # the initial weights
     net = models.build(model, len(prep.classes))
+    train.initialise(net, p)  # the profile's init (pytorch: as built)
     ckpt = _checkpoint_path(results_dir, ident)
     dev = train.resolve_device(device)
     fit_start = time.perf_counter()
@@ -245,14 +269,15 @@ def reproduce(profile: Profile | str, *, datasets=None, models_=None, protocols_
     datasets = list(datasets or p.datasets)
     models_ = list(models_ or p.models)
     protocols_ = list(protocols_ or p.protocols)
-    variants = list(variants or [p.variant])
+    variants = list(variants or p.grid_variants)
     seeds = list(range(p.repeats)) if seeds is None else list(seeds)
     bad = [p for p in protocols_ if p not in protocols.PROTOCOLS]
     if bad:
         raise ValueError(f"protocols {bad}: expected some of {', '.join(protocols.PROTOCOLS)}")
-    bad = [m for m in models_ if m not in models.NAMES]
+    known = profiles.CHOICES["models"]  # the networks (models.NAMES) and the handcrafted methods
+    bad = [m for m in models_ if m not in known]
     if bad:
-        raise ValueError(f"models {bad}: expected some of {', '.join(models.NAMES)}")
+        raise ValueError(f"models {bad}: expected some of {', '.join(known)}")
     if jobs < 1:
         raise ValueError(f"jobs must be >= 1, got {jobs}")
     executor = executor or ("process" if jobs > 1 else "local")
@@ -272,7 +297,8 @@ def reproduce(profile: Profile | str, *, datasets=None, models_=None, protocols_
     current = {d: prep.info["fingerprint"]["sha256"] for (d, _), prep in preps.items()}
     stale, recorded = set(), 0
     for dataset, variant, protocol, seed, model, f in todo:
-        path = results.record_path(results_dir, dataset, protocol, model, p.name, variant, seed, f.fold)
+        path = results.record_path(results_dir, dataset, protocol, model, p.name, record_variant(model, variant),
+                                   seed, f.fold)
         if path.is_file():
             recorded += 1
             if results.record_fingerprint(results.read(path)) != current[dataset]:
@@ -311,8 +337,8 @@ def _reproduce_local(todo, preps, common, progress, stale=frozenset()):
         prep = preps[dataset, variant]
         need = [f for _, _, _, seed, _, f in jobs
                 if common["force"] or (dataset, variant, protocol, seed, model, f.fold) in stale
-                or not results.record_path(common["results_dir"], dataset, protocol, model,
-                                           common["profile"].name, variant, seed, f.fold).is_file()]
+                or not results.record_path(common["results_dir"], dataset, protocol, model, common["profile"].name,
+                                           record_variant(model, variant), seed, f.fold).is_file()]
         bar.update(len(jobs) - len(need))
         k = 1
         if model == "learnet" and len(need) > 1:
@@ -333,15 +359,17 @@ def _reproduce_local(todo, preps, common, progress, stale=frozenset()):
 
 def _grid(datasets, variants, protocols_, models_, seeds, profile, progress):
     """Every dataset's inputs, computed (and cached) once, and the grid's runs in order:
-    dataset, variant, protocol, seed, fold, model."""
+    dataset, variant, protocol, seed, fold, model. A handcrafted method, whose records do not
+    depend on the input variant (:func:`record_variant`), runs under the first variant only."""
     preps, todo = {}, []
     for dataset in datasets:
-        for variant in variants:
+        for i, variant in enumerate(variants):
             prep = preps[dataset, variant] = prepare(dataset, profile, variant, progress=progress)
+            here = [m for m in models_ if i == 0 or m not in handcrafted.METHODS]
             for protocol in protocols_:
                 for seed in seeds:
                     todo += [(dataset, variant, protocol, seed, model, f)
-                             for f in folds(prep, protocol, profile, seed) for model in models_]
+                             for f in folds(prep, protocol, profile, seed) for model in here]
     return preps, todo
 
 
@@ -408,7 +436,7 @@ def _reproduce_ray(todo, preps, common, progress, stale=frozenset(), *, address=
     for dataset, variant, protocol, seed, model, f in named:
         again = force or (dataset, variant, protocol, seed, model, f.fold) in stale
         ident = dict(dataset=dataset, protocol=protocol, model=model, profile=common["profile"].name,
-                     variant=variant, seed=int(seed), fold=int(f.fold))
+                     variant=record_variant(model, variant), seed=int(seed), fold=int(f.fold))
         if results.record_path(results_dir, **ident).is_file() and not again:
             recorded += 1
         else:
@@ -578,6 +606,7 @@ def run_batch(prep: Prepared, folds_, *, model: str, profile: Profile | str, res
             ys.append(y["train"])
             torch.manual_seed(int(fold.seed))  # the initial weights, as run_fold builds them
             nets.append(models.build(model, len(prep.classes)))
+            train.initialise(nets[-1], p)  # the profile's init, as run_fold applies it
             ckpts.append(_checkpoint_path(results_dir, ident))
         dev = train.resolve_device(device)
         fit_start = time.perf_counter()
@@ -597,32 +626,68 @@ def _write_record(prep: Prepared, fold, p: Profile, ident: dict, net, history: d
     :func:`run_fold` after :func:`train.fit`, shared with :func:`run_batch`); its checkpoint
     is removed -> the record's path."""
     opts = augment.Options.from_profile(p)
-    parts = {q: fold.part(q) for q in protocols.PARTS}
-    y = {q: prep.labels[parts[q]["source"].to_numpy()] for q in protocols.PARTS}
-    pred = train.predict(net, inputs.to_tensor(augment.render_plan(prep.images, parts["test"], opts)), device=str(dev))
-    test_sources = parts["test"]["source"].to_numpy()
-    classes = prep.classes
+    test = fold.part("test")
+    pred = train.predict(net, inputs.to_tensor(augment.render_plan(prep.images, test, opts)), device=str(dev))
     sizes = {**fold.sizes, "image_size": INPUT_SIZE, "copies_per_train_clip": opts.copies_per_image}
-    hp = dict(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay)
+    hp = dict(epochs=p.epochs, batch_size=p.batch_size, lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay,
+              init=p.init, shuffle=p.shuffle)
     extra = {
-        **hp, "n_classes": len(classes), "device_name": _device_name(dev),
+        **hp, "device_name": _device_name(dev),
         "augmentation": {"angles": list(opts.angles), "equalization": opts.equalization,
                          "keep_unequalized": opts.keep_unequalized, "flip": opts.flip},
         "history": history, "near_duplicates": fold.info.get("near_duplicates"),
-        "subject_groups": p.loso_groups if fold.protocol == "loso" else None,
-        "test_clips": [f"{prep.df['subject'].iloc[s]}/{prep.df['clip'].iloc[s]}" if "clip" in prep.df
-                       else int(s) for s in test_sources],
-        "data": prep.info,
     }
-    wall = time.perf_counter() - started
-    rec = results.make_record(
-        **ident, y_true=[classes[i] for i in y["test"]], y_pred=[classes[i] for i in pred],
-        labels=classes, sizes=sizes, device=dev.type, wall_time_s=wall, n_folds=fold.n_folds,
-        test_subject=str(fold.test_subject) if fold.test_subject is not None else None, extra=extra)
     # throughput is a time, like wall_time_s (results.TIME_KEYS); a resumed run times its tail
-    rec["train_images_per_s"] = n_train * (p.epochs - resumed_at) / fit_s if fit_s > 0 else None
-    written = results.write(rec, results_dir, force=force)
+    speed = {"train_images_per_s": n_train * (p.epochs - resumed_at) / fit_s if fit_s > 0 else None}
+    written = _record(prep, fold, p, ident, test["source"].to_numpy(), pred, sizes, extra, dev.type,
+                      time.perf_counter() - started, results_dir, force, top=speed)
     ckpt = _checkpoint_path(results_dir, ident)
     if ckpt.is_file():
         ckpt.unlink()  # ours, and the record now holds the result
     return written
+
+
+def _record(prep: Prepared, fold, p: Profile, ident: dict, test_sources: np.ndarray, pred: np.ndarray, sizes: dict,
+            extra: dict, device: str, wall: float, results_dir, force: bool, top: dict | None = None) -> Path:
+    """The record of a run's test predictions (``pred``: class indices, one per test image
+    of clip position ``test_sources``), written (:func:`results.write`). Besides the scores it
+    keeps, per test image, the clip, its subject and the true and predicted class
+    (``extra.test_clips``/``test_subjects``/``test_true``/``test_pred``): what the intervals
+    and paired comparisons of :mod:`results` resample."""
+    classes, df = prep.classes, prep.df
+    y_true = prep.labels[test_sources]
+    extra = {
+        **extra, "n_classes": len(classes),
+        "subject_groups": p.loso_groups if fold.protocol == "loso" else None,
+        "test_clips": [f"{df['subject'].iloc[s]}/{df['clip'].iloc[s]}" if "clip" in df else int(s)
+                       for s in test_sources],
+        "test_subjects": [str(df["subject"].iloc[s]) for s in test_sources],
+        "test_true": [classes[i] for i in y_true], "test_pred": [classes[i] for i in pred],
+        "data": prep.info,
+    }
+    rec = results.make_record(
+        **ident, y_true=[classes[i] for i in y_true], y_pred=[classes[i] for i in pred],
+        labels=classes, sizes=sizes, device=device, wall_time_s=wall, n_folds=fold.n_folds,
+        test_subject=str(fold.test_subject) if fold.test_subject is not None else None, extra=extra)
+    return results.write({**rec, **(top or {})}, results_dir, force=force)
+
+
+def _run_handcrafted(prep: Prepared, fold, model: str, p: Profile, ident: dict, *, results_dir, force: bool) -> Path:
+    """One fold of a handcrafted method (:mod:`handcrafted`): its classifier fitted on the
+    features of the fold's training clips (each once: no augmentation), tested on each test
+    clip once; the record as a network's (:func:`_record`)."""
+    started = time.perf_counter()
+    feature, _ = handcrafted.METHODS[model]
+    x = prep.features(feature)
+    train_clips = np.unique(fold.part("train")["source"].to_numpy())
+    test_clips = np.unique(fold.part("test")["source"].to_numpy())
+    estimator = handcrafted.classifier(model, seed=int(fold.seed))
+    estimator.fit(x[train_clips], prep.labels[train_clips])
+    pred = np.asarray(estimator.predict(x[test_clips]), dtype=np.int64)
+    sizes = {"train_clips": len(train_clips), "val_clips": int(len(fold.val)), "test_clips": len(test_clips),
+             "train_images": len(train_clips), "val_images": 0, "test_images": len(test_clips),
+             "feature_size": int(x.shape[1])}
+    extra = {"method": model, "feature": feature, "near_duplicates": fold.info.get("near_duplicates"),
+             "device_name": _device_name(torch.device("cpu"))}
+    return _record(prep, fold, p, ident, test_clips, pred, sizes, extra, "cpu", time.perf_counter() - started,
+                   results_dir, force)

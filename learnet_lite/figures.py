@@ -440,6 +440,30 @@ def learning_curves(histories, source: str, *, model: str, dataset: str, protoco
 
 
 @_styled
+def subject_accuracy(units, source: str, *, model: str, dataset: str, protocol: str, low: float, high: float,
+                     chance: float) -> Figure:
+    """The training chapter's accuracy by test subject (``units``: one row per subject with
+    ``unit``, ``total`` test clips and ``accuracy``, :func:`tables.subject_numbers`): a bar per
+    subject, labelled with its clips; the pooled accuracy as a line with its 95 % interval
+    over subjects shaded (``low``..``high``), and the largest class's share dotted."""
+    fig, ax = plt.subplots(figsize=_column(3.2))
+    x = np.arange(len(units))
+    ax.bar(x, units["accuracy"], color="#4c72b0")
+    pooled = float(units["correct"].sum() / units["total"].sum())
+    if np.isfinite(low) and np.isfinite(high):
+        ax.axhspan(low, high, color="#dd8452", alpha=0.2, label="95 % interval over subjects")
+    ax.axhline(pooled, color="#dd8452", lw=1.5, label=f"pooled accuracy {pooled:.2f}")
+    ax.axhline(chance, color="grey", lw=1, ls=":", label="largest class")
+    ax.set_xticks(list(x), [f"{u} ({int(n)})" for u, n in zip(units["unit"], units["total"])],
+                  rotation=90 if len(units) > 8 else 0)
+    ax.set(ylim=(0, 1.02), xlabel="test subject (test clips)", ylabel="accuracy")
+    ax.legend(loc="upper right", ncols=3)
+    ax.set_title(f"{model} on {dataset} ({source}), protocol {protocol}: accuracy by test subject")
+    fig.tight_layout()
+    return fig
+
+
+@_styled
 def confusion(cm, labels, source: str, *, dataset: str, protocol: str) -> Figure:
     """The training chapter's pooled confusion matrix (``cm``: counts, rows true, columns
     predicted, in the order of ``labels``), each row normalised to the share of its true class."""

@@ -13,6 +13,12 @@
 
 Per-prediction functions use scikit-learn; :func:`scores_from_confusion` computes the same
 numbers from a (pooled) confusion matrix, which is what run records store.
+
+* Intervals (ours; the paper gives none): :func:`bootstrap_interval`, the percentile
+  bootstrap (Efron & Tibshirani 1993, ch. 13) of a pooled accuracy over resampled *units*
+  (test subjects, whose clips are not independent of each other, or repeats), and
+  :func:`paired_bootstrap`, the same for the difference of two methods scored on the same
+  units, resampled together. Which units a table cell resamples is :func:`results.units`.
 """
 
 from __future__ import annotations
@@ -104,3 +110,55 @@ def _check_pair(y_true, y_pred):
         raise ValueError(f"expected as many predictions as true labels, got {n_pred} and {n_true}")
     if n_true == 0:
         raise ValueError("expected at least one prediction, got none")
+
+
+BOOTSTRAP_DRAWS = 4000   # resamples per interval: the 2.5 % and 97.5 % quantiles move by < 0.5 point beyond it
+LEVEL = 0.95
+
+
+def _resampled(correct, total, n_boot: int, seed: int):
+    correct, total = np.asarray(correct, dtype=float), np.asarray(total, dtype=float)
+    if correct.ndim != 1 or correct.shape != total.shape:
+        raise ValueError(f"expected one correct count and one total per unit, got shapes {correct.shape} "
+                         f"and {total.shape}")
+    if len(total) == 0 or total.sum() <= 0:
+        raise ValueError("expected at least one unit with a test sample, got none")
+    if (total < 0).any() or (correct < 0).any() or (correct > total).any():
+        raise ValueError("expected 0 <= correct <= total for every unit")
+    draws = np.random.default_rng(seed).integers(0, len(total), size=(n_boot, len(total)))
+    return correct, total, draws
+
+
+def bootstrap_interval(correct, total, *, level: float = LEVEL, n_boot: int = BOOTSTRAP_DRAWS,
+                       seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the pooled accuracy ``sum(correct) / sum(total)`` when
+    the units (one ``correct``/``total`` pair each: a test subject's clips, or a repeat's
+    accuracy with total 1) are drawn again with replacement, ``n_boot`` times -> ``(low,
+    high)``, fractions. One unit gives no interval: ``(nan, nan)``. Deterministic for a seed."""
+    correct, total, draws = _resampled(correct, total, n_boot, seed)
+    if len(total) < 2:
+        return float("nan"), float("nan")
+    c, t = correct[draws].sum(axis=1), total[draws].sum(axis=1)
+    acc = c[t > 0] / t[t > 0]
+    lo, hi = np.quantile(acc, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(lo), float(hi)
+
+
+def paired_bootstrap(correct_a, correct_b, total, *, level: float = LEVEL, n_boot: int = BOOTSTRAP_DRAWS,
+                     seed: int = 0) -> dict:
+    """Method A against method B scored on the same units (``correct_a``/``correct_b`` of the
+    same ``total`` test samples per unit): the difference of pooled accuracies A − B and its
+    percentile-bootstrap interval, the units resampled together (so what the two share, the
+    hard subjects, cancels) -> ``{"difference", "low", "high", "units"}``, fractions."""
+    a, total, draws = _resampled(correct_a, total, n_boot, seed)
+    b = np.asarray(correct_b, dtype=float)
+    if b.shape != a.shape or (b < 0).any() or (b > total).any():
+        raise ValueError("expected method B's correct counts on the same units as method A's")
+    out = {"difference": float((a.sum() - b.sum()) / total.sum()), "low": float("nan"), "high": float("nan"),
+           "units": int(len(total))}
+    if len(total) >= 2:
+        t = total[draws].sum(axis=1)
+        keep = t > 0
+        diff = (a[draws].sum(axis=1) - b[draws].sum(axis=1))[keep] / t[keep]
+        out["low"], out["high"] = (float(q) for q in np.quantile(diff, [(1 - level) / 2, 1 - (1 - level) / 2]))
+    return out

@@ -57,10 +57,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import inputs
-from .profiles import CHOICES
+from .profiles import CHOICES, HANDCRAFTED
 
 INPUT_SIZE = inputs.INPUT_SIZE  # Sec. III-B / Table I: 112×112×3 dynamic images
-NAMES = CHOICES["models"]   # the networks a profile may name (Table V's and LEARNet)
+NAMES = tuple(m for m in CHOICES["models"] if m not in HANDCRAFTED)   # the networks (Table V's and LEARNet)
 
 # Keras BatchNormalization defaults (momentum 0.99 on the running mean => 0.01 here).
 KERAS_BN = dict(momentum=0.01, eps=1e-3)

@@ -1,8 +1,11 @@
 """Run profiles: every setting of the companion, once, in the frozen dataclass :class:`Profile`.
 
-Three profiles are built in (``notebooks/params/<name>.yaml``): ``smoke`` (every notebook in
-seconds, for the tests), ``book`` (what ``make book`` runs on a laptop CPU) and ``paper`` (the
-paper's exact settings, Sec. IV; meant for a GPU and the licensed data). Every notebook
+Four profiles are built in (``notebooks/params/<name>.yaml``): ``smoke`` (every notebook in
+seconds, for the tests), ``book`` (what ``make book`` runs on a laptop CPU), ``paper`` (every
+setting the paper states, Sec. IV, and ours where it states none, each marked in the file;
+meant for a GPU and the licensed data) and ``matlab`` (``paper`` with MATLAB R2018a's
+documented training defaults where the paper is silent: the authors' framework, Sec. IV).
+Every notebook
 takes a ``profile`` parameter and every CLI command ``--profile``; both go through
 :func:`load`, which also takes the path of a user's own YAML file. Each field below says
 what it means and whether its value is the paper's (with the section) or ours.
@@ -18,7 +21,7 @@ from pathlib import Path
 
 import yaml
 
-PROFILES = ("smoke", "book", "paper")
+PROFILES = ("smoke", "book", "paper", "matlab")
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PROFILE_DIR = REPO_ROOT / "notebooks" / "params"
@@ -27,9 +30,14 @@ PROFILE_DIR = REPO_ROOT / "notebooks" / "params"
 CHOICES = {"layout": ("cropped", "raw"), "on_error": ("raise", "skip"),
            "variant": ("bilen", "learnet", "apex-frame"),
            "aug_equalization": ("luma", "channels", None),
-           "protocols": ("paper", "paper-leaky", "loso"),
+           "protocols": ("paper", "paper-leaky", "loso", "kfold"),
+           "init": ("pytorch", "matlab-r2018a"), "shuffle": ("every-epoch", "once"),
            "datasets": ("casme", "casme2", "casme_sq", "smic", "smic_2class"),
-           "models": ("learnet", "vgg16", "vgg19", "resnet18", "resnet34", "googlenet")}
+           "models": ("learnet", "vgg16", "vgg19", "resnet18", "resnet34", "googlenet",
+                      # Tables III-IV's handcrafted rows (learnet_lite.handcrafted)
+                      "lbptop-svm", "lbptop-elm", "mdmo-svm")}
+HANDCRAFTED = ("lbptop-svm", "lbptop-elm", "mdmo-svm")  # the models that are no network (learnet_lite.handcrafted)
+HANDCRAFTED_VARIANT = "frames"  # their records' variant: they read the clip's frames, not a network input
 
 
 def setting(default, meaning: str, paper: str | None = None):
@@ -66,16 +74,27 @@ class Profile:
     epochs: int = setting(100, "training epochs of every run (fixed; no early stopping)", "Sec. IV: 100 epochs")
     batch_size: int = setting(25, "mini-batch size", "Sec. IV: mini batch size 25")
     lr: float = setting(1e-3, "SGD learning rate", "Sec. IV: learning rate 1e-3, SGD")
-    momentum: float = setting(0.9, "SGD momentum (the paper states none; 0 is plain SGD, see learnet_lite.train)")
-    weight_decay: float = setting(0.0, "SGD weight decay (none stated; Keras' SGD has none)")
+    momentum: float = setting(0.9, "SGD momentum (the paper states none; 0.9 is MATLAB's sgdm default; 0: plain SGD)")
+    weight_decay: float = setting(0.0, "L2 regularisation on weights and batch-norm scale/offset, not on conv/linear "
+                                       "biases, as MATLAB applies it (none stated; MATLAB's default 1e-4)")
+    init: str = setting("pytorch", "initial weights: pytorch (torch's layer defaults) | matlab-r2018a "
+                                   "(N(0, 0.01²) weights, zero biases: learnet_lite.train.matlab_init)")
+    shuffle: str = setting("every-epoch", "training order: every-epoch (reshuffled each epoch) | once "
+                                          "(shuffled before the first epoch only: MATLAB's default)")
     checkpoint_every: int = setting(1, "epochs between training checkpoints (a resumed run continues from the last)")
-    variant: str = setting("bilen", "network input: the bilen | learnet dynamic image, or apex-frame (control)")
+    variant: str = setting("bilen", "network input the chapters show: the bilen | learnet dynamic image, or "
+                                    "apex-frame (control)")
+    variants: tuple[str, ...] = setting(("bilen",), "network inputs the grid trains; variant first, added where "
+                                                    "missing (Profile.grid_variants)")
     # the grid: Tables III and IV
     datasets: tuple[str, ...] = setting(CHOICES["datasets"], "datasets of the grid (smic_2class: SMIC, 2 classes)",
                                         "Tables III-IV")
-    models: tuple[str, ...] = setting(("learnet", "vgg16", "vgg19", "resnet18"), "networks of the grid",
-                                      "Table III: LEARNet, VGG-16, VGG-19, ResNet")
+    models: tuple[str, ...] = setting(("learnet", "vgg16", "vgg19", "resnet18", "lbptop-svm", "lbptop-elm", "mdmo-svm"),
+                                      "methods of the grid: networks and the handcrafted baselines",
+                                      "Table III: LEARNet, VGG-16, VGG-19, ResNet, LBP-TOP-SVM/-ELM, MDMO-SVM")
     protocols: tuple[str, ...] = setting(CHOICES["protocols"], "protocols run (learnet_lite.protocols)")
+    kfold_folds: int = setting(5, "folds of the kfold protocol (every clip tested once)",
+                               "Sec. IV: \"N-fold cross validation\", 80:20, \"5 times\"")
     repeats: int = setting(5, "random repeats (seeds 0..n-1), averaged", "Sec. IV: repeated 5 times, averaged")
     test_size: float = setting(0.2, "test share of the random clip split", "Sec. IV: 80:20")
     val_size: float = setting(0.3, "validation share of the training part (LOSO: of its subjects)", "Sec. IV: 70:30")
@@ -95,6 +114,13 @@ class Profile:
             if isinstance(value, list):
                 object.__setattr__(self, f.name, value := tuple(value))
             _check_value(f, value, f"profile {self.name!r}")
+        if self.kfold_folds < 2:
+            raise ValueError(f"profile {self.name!r}: setting 'kfold_folds' = {self.kfold_folds}: expected 2 or more")
+
+    @property
+    def grid_variants(self) -> tuple[str, ...]:
+        """The inputs the grid trains: ``variant`` (what the chapters show), then the other ``variants``."""
+        return tuple(dict.fromkeys((self.variant, *self.variants)))
 
     @classmethod
     def describe(cls) -> list[dict]:
@@ -107,7 +133,7 @@ def _check_value(f, value, where: str) -> None:
     hint = typing.get_type_hints(Profile)[f.name]
     if not _is(value, hint):
         raise ValueError(f"{where}: setting {f.name!r} = {value!r}: expected {_type_name(hint)}")
-    allowed = CHOICES.get(f.name)
+    allowed = CHOICES.get(f.name) or (CHOICES["variant"] if f.name == "variants" else None)
     if allowed is not None:
         for v in value if isinstance(value, tuple) else (value,):
             if v not in allowed:

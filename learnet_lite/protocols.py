@@ -20,6 +20,13 @@ We run every reading, never silently one:
     Validation subjects (``val_size`` of the training subjects, at least one) come from the
     training subjects only, never the test subject. Training clips are augmented as in
     ``paper``.
+``kfold``
+    k-fold cross-validation of the clips (``folds``, 5 by default): the text's other reading,
+    "N-fold cross validation, where N-1 folds are considered as training set", with its
+    80:20 ratio and "5 times". The clips are shuffled with the seed and dealt into k folds;
+    fold i tests the i-th, so every clip is tested exactly once per seed, and the other
+    clips are split ``1 - val_size : val_size`` into train/val. Only training clips are
+    augmented, as in ``paper``; a subject may sit on both sides, as in ``paper``.
 
 Repeats (the paper's 5) are seeds: ``split(df, p, seed=s)`` for s = 0..4. A fold's indices
 are *positions* in ``df`` (``df.iloc``), not index labels.
@@ -35,7 +42,7 @@ import pandas as pd
 from . import augment
 from .profiles import CHOICES
 
-PROTOCOLS = CHOICES["protocols"]   # the random 80:20 split, the same with leaky augmentation, LOSO
+PROTOCOLS = CHOICES["protocols"]   # the random 80:20 split, the same with leaky augmentation, LOSO, k-fold
 PARTS = ("train", "val", "test")
 
 
@@ -75,9 +82,9 @@ class Fold:
 
 
 def split(df: pd.DataFrame, protocol: str, seed: int = 0, *, test_size: float = 0.2,
-          val_size: float = 0.3, augmentation=None, stratify: bool = False) -> list[Fold]:
+          val_size: float = 0.3, augmentation=None, stratify: bool = False, folds: int = 5) -> list[Fold]:
     """Folds of ``df`` (one row per clip) under ``protocol``: one fold for ``paper`` and
-    ``paper-leaky``, one per subject for ``loso``.
+    ``paper-leaky``, one per subject for ``loso``, ``folds`` for ``kfold``.
 
     ``augmentation``: :class:`augment.Options`, a dict of its fields, ``None`` (the paper's
     reading, 14 copies per image) or ``False`` (no augmentation: one copy per clip).
@@ -101,12 +108,14 @@ def split(df: pd.DataFrame, protocol: str, seed: int = 0, *, test_size: float = 
     opts = None if augmentation is False else augment.resolve(augmentation)
     seed = int(seed)
     if protocol == "loso":
-        folds = _loso(df, seed, val_size, opts)
+        out = _loso(df, seed, val_size, opts)
+    elif protocol == "kfold":
+        out = _kfold(df, seed, folds, val_size, opts, stratify)
     else:
-        folds = [_random(df, protocol, seed, test_size, val_size, opts, stratify)]
-    for f in folds:
+        out = [_random(df, protocol, seed, test_size, val_size, opts, stratify)]
+    for f in out:
         f.info["near_duplicates"] = near_duplicates(f, df)
-    return folds
+    return out
 
 
 _NO_AUGMENTATION = {"equalization": None}
@@ -119,7 +128,7 @@ def split_for(df: pd.DataFrame, protocol: str, profile, seed: int = 0) -> list[F
 
     p = load(profile)
     return split(df, protocol, seed, test_size=p.test_size, val_size=p.val_size,
-                 augmentation=augment.Options.from_profile(p))
+                 augmentation=augment.Options.from_profile(p), folds=p.kfold_folds)
 
 
 def _train_copies(sources, opts) -> pd.DataFrame:
@@ -167,6 +176,28 @@ def _random(df, protocol, seed, test_size, val_size, opts, stratify) -> Fold:
     idx = {p: np.unique(copies.loc[copies["part"] == p, "source"].to_numpy()).astype(int) for p in PARTS}
     _check_nonempty(idx, protocol, n)
     return Fold(protocol, seed, 0, 1, idx["train"], idx["val"], idx["test"], copies)
+
+
+def _kfold(df, seed, k, val_size, opts, stratify) -> list[Fold]:
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    n = len(df)
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+        raise ValueError(f"kfold: folds={k!r}: expected an integer of 2 or more")
+    if n < 2 * k:  # every fold's test part and its training part's train/val split need clips
+        raise ValueError(f"kfold: {n} clips are too few for {k} folds (expected at least {2 * k})")
+    labels = df["emotion"].to_numpy() if stratify else None
+    splitter = (StratifiedKFold if stratify else KFold)(n_splits=int(k), shuffle=True, random_state=seed)
+    out = []
+    for i, (rest, test) in enumerate(splitter.split(np.zeros(n), labels)):
+        train, val = _two_way(rest, val_size, seed, labels[rest] if stratify else None, f"training clips of fold {i}")
+        train, val, test = np.sort(train), np.sort(val), np.sort(test)
+        copies = _assemble({"train": _train_copies(train, opts), "val": _shown_once(val, opts),
+                            "test": _shown_once(test, opts)})
+        idx = {"train": train, "val": val, "test": test}
+        _check_nonempty(idx, "kfold", n)
+        out.append(Fold("kfold", seed, i, int(k), train, val, test, copies))
+    return out
 
 
 def _loso(df, seed, val_size, opts) -> list[Fold]:

@@ -5,8 +5,9 @@ One JSON record per run (dataset, protocol, model, profile, seed, fold): its met
 provenance (git commit and dirty flag, package versions, device, wall time). Records are
 written atomically and never overwritten without ``force``; their path follows from the
 run's identity, so a grid run skips what is already recorded (:func:`record_path`).
-Tables are aggregated from records (:func:`aggregate`), never typed in; the paper's Tables III-IV
-and Figs. 7-10 beside them are made in :mod:`tables`.
+Tables are aggregated from records (:func:`aggregate`), never typed in, each cell with a 95 %
+bootstrap interval over the units :func:`units` names; :func:`paired` compares two methods
+on the same splits. The paper's Tables III-IV and Figs. 7-10 beside them are made in :mod:`tables`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ IDENTITY = ("dataset", "protocol", "model", "profile", "variant", "seed", "fold"
 GROUP = ("dataset", "protocol", "model", "profile", "variant")
 TIME_KEYS = ("wall_time_s", "created", "train_images_per_s")  # the only fields two identical CPU runs may differ in
 SCHEMA = 1
+# per test image, in the records' extra (experiment._record): clip, subject, true and predicted class
+PER_IMAGE = ("test_clips", "test_subjects", "test_true", "test_pred")
+# fewest units an interval is drawn from: a percentile bootstrap over 2-4 repeats is their range, not an interval
+MIN_UNITS = 5
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -117,6 +122,8 @@ def read_records(paths) -> pd.DataFrame:
         git = r.get("git") or {}
         row.update(commit=git.get("commit"), dirty=git.get("dirty"), device=r.get("device"),
                    wall_time_s=r.get("wall_time_s"), data_fingerprint=record_fingerprint(r), path=str(path))
+        extra = r.get("extra") or {}
+        row.update({k: extra.get(k) for k in PER_IMAGE})  # None in records made before they were kept
         rows.append(row)
     columns = list(IDENTITY) + ["n_folds", "test_subject", "accuracy", "uf1", "uar", "labels",
                                 "confusion", "commit", "dirty", "device", "wall_time_s", "data_fingerprint", "path"]
@@ -200,14 +207,16 @@ def pooled_confusion(records: pd.DataFrame) -> tuple[np.ndarray, list]:
     return total, order
 
 
-def aggregate(records, current: dict | None = None) -> pd.DataFrame:
+def aggregate(records, current: dict | None = None, min_units: int = MIN_UNITS) -> pd.DataFrame:
     """One row per (dataset, protocol, model, profile, variant): over repeats (seeds), the
     mean and sample std of accuracy, UF1 and UAR, each repeat's scores computed on its folds
     pooled (for one-fold protocols: that fold); ``*_pooled``: everything pooled. Also
     ``repeats``, ``complete`` (every repeat has all its folds) and provenance (commits,
     devices, dirty). Fractions, not percent. With ``current`` (dataset -> sha256 of the data
     now in use, :func:`data_status`): ``data`` (:func:`data_label`) and ``other_data`` (how
-    many of the row's records were not made on that data); None without it."""
+    many of the row's records were not made on that data); None without it. ``accuracy_low``,
+    ``accuracy_high``: the 95 % bootstrap interval of the pooled accuracy over the units of
+    :func:`units` (``interval_over``, ``interval_units``); NaN with fewer than ``min_units``."""
     frame = records if isinstance(records, pd.DataFrame) else pd.DataFrame(records)
     out = []
     if frame.empty:
@@ -225,6 +234,10 @@ def aggregate(records, current: dict | None = None) -> pd.DataFrame:
             row[f"{m}_std"] = float(per_seed[m].std(ddof=1)) if len(per_seed) > 1 else float("nan")
         row.update({f"{k}_pooled": v for k, v in
                     metrics.scores_from_confusion(pooled_confusion(group)[0]).items()})
+        unit, basis = units(group)
+        row["accuracy_low"], row["accuracy_high"] = (metrics.bootstrap_interval(unit["correct"], unit["total"])
+                                                     if len(unit) >= min_units else (float("nan"), float("nan")))
+        row.update(interval_over=basis, interval_units=len(unit))
         row.update(commits=",".join(sorted({str(c)[:10] for c in group["commit"].dropna()})),
                    dirty=bool(group["dirty"].fillna(False).astype(bool).any()),
                    devices=",".join(sorted({str(d) for d in group["device"].dropna()})))
@@ -233,6 +246,82 @@ def aggregate(records, current: dict | None = None) -> pd.DataFrame:
                    other_data=int(marks.isin(["other data", "no fingerprint"]).sum()) if current is not None else None)
         out.append(row)
     return pd.DataFrame(out)
+
+
+def _has_per_image(runs: pd.DataFrame) -> bool:
+    return "test_subjects" in runs and all(isinstance(v, list) for v in runs["test_subjects"])
+
+
+def _correct(runs: pd.DataFrame, key) -> pd.DataFrame:
+    """Per value of ``key`` (a per-image field, e.g. ``test_subjects``): test images and correct ones."""
+    rows = [(u, t == p) for _, r in runs.iterrows() for u, t, p in zip(r[key], r["test_true"], r["test_pred"])]
+    frame = pd.DataFrame(rows, columns=["unit", "hit"])
+    return frame.groupby("unit", sort=True)["hit"].agg(correct="sum", total="size").reset_index()
+
+
+def units(runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The units one table cell's interval resamples (the records of one dataset, protocol,
+    model, profile and variant) -> (``unit``, ``correct``, ``total`` per unit; what they are):
+
+    * ``"repeats"``: the random splits (``paper``, ``paper-leaky``) with :data:`MIN_UNITS` or
+      more repeats (the paper's 5): each repeat's pooled accuracy is one unit (total 1), the
+      split-to-split spread;
+    * ``"test subjects"``: otherwise, where the records keep their per-image predictions:
+      each test subject's clips pooled over every run (LOSO and k-fold test each clip once
+      per repeat, so this is the spread over whom the data happened to record);
+    * ``"folds"``: older records without them: each fold's confusion (under LOSO, a subject
+      or a subject group)."""
+    protocol = str(runs["protocol"].iloc[0])
+    if protocol in ("paper", "paper-leaky") and runs["seed"].nunique() >= MIN_UNITS:
+        acc = [metrics.scores_from_confusion(pooled_confusion(g)[0])["accuracy"] for _, g in runs.groupby("seed")]
+        return pd.DataFrame({"unit": sorted(runs["seed"].unique()), "correct": acc, "total": 1.0}), "repeats"
+    if _has_per_image(runs):
+        return _correct(runs, "test_subjects"), "test subjects"
+    rows = [(f"seed{r.seed}-fold{r.fold}", int(np.trace(np.asarray(r.confusion))), int(np.sum(r.confusion)))
+            for r in runs.itertuples()]
+    return pd.DataFrame(rows, columns=["unit", "correct", "total"]), "folds"
+
+
+def paired(runs_a: pd.DataFrame, runs_b: pd.DataFrame, min_units: int = MIN_UNITS) -> dict:
+    """Method A against method B on the same splits (records of one dataset, protocol and
+    profile; matched on seed and fold, whose test clips must be the same): the difference of
+    pooled accuracies A − B with its 95 % paired-bootstrap interval
+    (:func:`metrics.paired_bootstrap`) over the units of :func:`units` -> ``{"difference",
+    "low", "high", "units", "over", "runs"}`` (fractions; ``runs``: matched runs; no interval
+    from fewer than ``min_units`` units). No matched run: ValueError."""
+    out = _paired(runs_a, runs_b)
+    if out["units"] < min_units:
+        out["low"] = out["high"] = float("nan")
+    return out
+
+
+def _paired(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> dict:
+    key = ["seed", "fold"]
+    both = runs_a.merge(runs_b, on=key, suffixes=("_a", "_b"))
+    if both.empty:
+        raise ValueError("paired: the two methods have no run on the same seed and fold")
+    a = runs_a.set_index(key).loc[list(zip(both["seed"], both["fold"]))].reset_index()
+    b = runs_b.set_index(key).loc[list(zip(both["seed"], both["fold"]))].reset_index()
+    protocol = str(a["protocol"].iloc[0])
+    if protocol in ("paper", "paper-leaky") and a["seed"].nunique() >= MIN_UNITS:
+        ua, _ = units(a)
+        ub, _ = units(b)
+        out = metrics.paired_bootstrap(ua["correct"], ub["correct"], ua["total"])
+        return {**out, "over": "repeats", "runs": len(both)}
+    if _has_per_image(a) and _has_per_image(b):
+        for ra, rb in zip(a.itertuples(), b.itertuples()):
+            if list(ra.test_clips) != list(rb.test_clips):
+                raise ValueError(f"paired: seed {ra.seed} fold {ra.fold} tests other clips for the two methods "
+                                 f"({ra.path} and {rb.path}): not the same split")
+        ca, cb = _correct(a, "test_subjects"), _correct(b, "test_subjects")
+        out = metrics.paired_bootstrap(ca["correct"], cb["correct"], ca["total"])
+        return {**out, "over": "test subjects", "runs": len(both)}
+    ta = [int(np.sum(c)) for c in a["confusion"]]
+    if ta != [int(np.sum(c)) for c in b["confusion"]]:
+        raise ValueError("paired: the matched runs test different numbers of images: not the same split")
+    out = metrics.paired_bootstrap([np.trace(np.asarray(c)) for c in a["confusion"]],
+                                   [np.trace(np.asarray(c)) for c in b["confusion"]], ta)
+    return {**out, "over": "folds", "runs": len(both)}
 
 
 def git_state() -> dict:

@@ -4,17 +4,46 @@
 the per-epoch history; validation data is only reported, never used to pick an epoch (and
 test data never reaches this module). :func:`predict` returns labels.
 
-* Optimiser. The paper gives SGD, lr 1e-3, mini-batch 25, 100 epochs and nothing else.
-  We use momentum 0.9 (the usual value; plain SGD at lr 1e-3 barely moves a randomly
-  initialised net in the book's few epochs, so its test accuracy stays at the largest
-  class's share: book/reproducing.md gives the measurement; ``momentum=0`` restores plain
-  SGD) and no weight decay (none is stated and Keras' SGD, the authors' framework, has none
-  by default; the model's dropout 0.5 is its stated regulariser).
+* Optimiser. The paper states SGD, learning rate 1e-3, mini-batch 25 and 100 epochs, and
+  that every experiment ran on MATLAB r2018a (Sec. IV); it states no momentum, weight
+  decay, data order or initial weights. Where it is silent the ``paper`` profile chooses:
+  momentum 0.9 (plain SGD at lr 1e-3 barely moves a randomly initialised net in the book's
+  few epochs, so its test accuracy stays at the largest class's share: book/reproducing.md
+  gives the measurement; ``momentum: 0`` restores plain SGD), no weight decay (none is
+  stated; dropout 0.5, Table I, is the stated regulariser), the layers' own initial weights
+  (``init: pytorch``; LEARNet's are Keras' Glorot-uniform, :meth:`models.LEARNet.reset_parameters`)
+  and a fresh order every epoch (``shuffle: every-epoch``).
+* The ``matlab`` profile reads the silence as MATLAB R2018a's defaults, since
+  ``trainNetwork`` with ``trainingOptions('sgdm', 'InitialLearnRate', 1e-3,
+  'MiniBatchSize', 25, 'MaxEpochs', 100)`` is what the paper's sentence most plainly
+  describes. Sources: MathWorks' trainingOptions page
+  (https://www.mathworks.com/help/deeplearning/ref/trainingoptions.html), the
+  TrainingOptionsSGDM, convolution2dLayer, fullyConnectedLayer and batchNormalizationLayer
+  pages (``.../ref/nnet.cnn.trainingoptionssgdm.html``, ``.../ref/nnet.cnn.layer.<name>.html``)
+  and the toolbox's own help texts and code of R2016a-R2018 (the stored copies of the pages
+  are of later releases; where a default changed it is said). ``sgdm``'s defaults:
+  Momentum 0.9, L2Regularization 1e-4, Shuffle 'once' (one permutation before the first
+  epoch, kept for all), LearnRateSchedule 'none', GradientThreshold Inf (no clipping);
+  InitialLearnRate 0.01, MiniBatchSize 128 and MaxEpochs 30 are overridden by the paper's
+  values. The step is ``v <- m v - lr lambda w - lr grad; w <- w + v`` (the loss gains
+  ``lambda/2 |w|^2``; each parameter's lambda is L2Regularization times its layer's L2
+  factor), which is torch's ``SGD(momentum, weight_decay)`` term for term at a constant
+  learning rate. Layer factors in R2017b-R2018b: WeightL2Factor 1 and BiasL2Factor 0 for
+  convolution and fully connected layers (R2016a's help text gave 1 for the biases),
+  ScaleL2Factor and OffsetL2Factor 1 for batch normalisation: :func:`sgd` keeps the conv
+  and linear biases out of the decay and decays everything else, BatchNorm's scale and
+  offset included. Initial values before R2019a, when 'glorot' became the default
+  ``WeightsInitializer``: convolution and fully connected weights from N(0, 0.01²) (later
+  releases' 'narrow-normal'), biases 0, batch normalisation scale 1 and offset 0
+  (:func:`matlab_init`, applied by :func:`initialise` right after a net is built). Not
+  reproduced: ``trainNetwork`` drops each epoch's last incomplete mini-batch (with
+  Shuffle 'once' the same images every epoch), where :func:`fit` trains on it.
 * Device. ``device="auto"`` picks CUDA when present; there the forward pass runs under
   ``torch.autocast`` (float16) with a ``GradScaler`` (mixed precision), on CPU in float32.
 * Determinism. On CPU a run is a function of its seed: epoch ``e`` shuffles with a
-  generator seeded by ``(seed, e)`` and reseeds the global generator (dropout) the same way,
-  so a run resumed at epoch ``e`` draws exactly what the uninterrupted run drew.
+  generator seeded by ``(seed, e)`` (``shuffle: once``: by ``(seed, 0)`` in every epoch)
+  and reseeds the global generator (dropout) by ``(seed, e)``, so a run resumed at epoch
+  ``e`` draws exactly what the uninterrupted run drew.
 * Checkpoints. With ``checkpoint=path`` the model, optimiser, scaler and history are saved
   after every epoch, or every ``checkpoint_every`` epochs (the profiles' setting; temp file
   + rename: a kill never leaves half a checkpoint);
@@ -58,6 +87,14 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([int(seed), int(epoch)]).generate_state(1, np.uint64)[0] >> 1)
 
 
+def _order_seed(seed: int, epoch: int, shuffle: str = "every-epoch") -> int:
+    """Seed of epoch ``epoch``'s training order: ``_epoch_seed(seed, epoch)``, or with
+    ``shuffle="once"`` epoch 0's in every epoch (one permutation, reused: MATLAB's default)."""
+    if shuffle not in ("every-epoch", "once"):
+        raise ValueError(f"shuffle must be 'every-epoch' or 'once', got {shuffle!r}")
+    return _epoch_seed(seed, 0 if shuffle == "once" else epoch)
+
+
 def _batches(n: int, batch_size: int, generator: torch.Generator | None, device: torch.device):
     # the order is drawn on the CPU (the same draws on every device), then moved once
     order = torch.randperm(n, generator=generator) if generator is not None else torch.arange(n)
@@ -91,16 +128,99 @@ def _epoch(model, x, y, batch_size, device, loss_fn, optimizer=None, scaler=None
     return float(loss_sum) / len(x), int(correct) / len(x)
 
 
+MATLAB_INIT_STD = 0.01  # R2018a's convolution2dLayer / fullyConnectedLayer weights (the module docstring)
+
+
+def matlab_init(model: nn.Module) -> nn.Module:
+    """MATLAB R2018a's default initial values, in place: every convolution and linear weight
+    from N(0, 0.01²), their biases zero; BatchNorm scale 1, offset 0 (running statistics
+    reset). Draws from the global torch generator in module order, as torchvision's
+    builders do, so ``torch.manual_seed(s)`` before it makes it reproducible. Returns ``model``."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
+                nn.init.normal_(m.weight, 0.0, MATLAB_INIT_STD)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.modules.batchnorm._NormBase):
+                m.reset_parameters()  # weight 1, bias 0, running mean 0 / variance 1
+    return model
+
+
+def initialise(model: nn.Module, profile=None) -> nn.Module:
+    """Apply the profile's ``init`` to a just-built ``model`` (in place; returns it):
+    ``pytorch`` leaves the layers' own initial weights, ``matlab-r2018a`` is
+    :func:`matlab_init`. Callers seed the global generator first, then build, then call this."""
+    from .profiles import Profile, load
+
+    p = Profile() if profile is None else load(profile)
+    if p.init == "matlab-r2018a":
+        matlab_init(model)
+    elif p.init != "pytorch":
+        raise ValueError(f"unknown init {p.init!r}: expected pytorch or matlab-r2018a")
+    return model
+
+
+def _no_decay(module: nn.Module, name: str) -> bool:
+    # MATLAB R2018a's BiasL2Factor default is 0 for convolution and fully connected layers;
+    # every other learnable (their weights, BatchNorm's scale and offset) has factor 1
+    return name == "bias" and isinstance(module, (nn.modules.conv._ConvNd, nn.Linear))
+
+
+def param_groups(model: nn.Module, weight_decay: float) -> list[tuple[list[str], float]]:
+    """The optimiser's parameter groups of ``model`` as ``(parameter names, weight decay)``:
+    one group of every parameter when ``weight_decay`` is 0 (as ``SGD(model.parameters())``),
+    else the decayed parameters, then the conv/linear biases (no decay): MATLAB's default L2
+    factors. Names in ``named_parameters`` order within each group."""
+    names = [n for n, _ in model.named_parameters()]
+    if weight_decay == 0:
+        return [(names, 0.0)]
+    plain = set()
+    for mname, m in model.named_modules():
+        for pname, _ in m.named_parameters(recurse=False):
+            if _no_decay(m, pname):
+                plain.add(f"{mname}.{pname}" if mname else pname)
+    groups = [([n for n in names if n not in plain], float(weight_decay)), ([n for n in names if n in plain], 0.0)]
+    return [g for g in groups if g[0]]
+
+
 def sgd(model: nn.Module, profile=None) -> torch.optim.SGD:
     """The paper's optimiser (Sec. IV: SGD, ``lr`` 1e-3) with the profile's ``lr``,
     ``momentum`` and ``weight_decay`` (``None``: ``Profile()``, the paper's), with its
     multi-tensor kernels, which PyTorch picks by itself only on GPUs: one call per step for
-    all parameters instead of three per parameter, with the same arithmetic (bit-identical)."""
+    all parameters instead of three per parameter, with the same arithmetic (bit-identical).
+    Weight decay is MATLAB's L2 regularisation with its default layer factors
+    (:func:`param_groups`: not on conv/linear biases); 0 gives today's single group."""
     from .profiles import Profile, load
 
     p = Profile() if profile is None else load(profile)
-    return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=p.weight_decay,
-                           foreach=True)
+    if p.weight_decay == 0:
+        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=0.0, foreach=True)
+    params = dict(model.named_parameters())
+    groups = [{"params": [params[n] for n in names], "weight_decay": wd}
+              for names, wd in param_groups(model, p.weight_decay)]
+    return torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, foreach=True)
+
+
+def run_settings(p, epochs: int, seed: int, n_train: int) -> dict:
+    """What a checkpoint records of its run, and what a resumed run must match."""
+    return dict(epochs=int(epochs), batch_size=int(p.batch_size), lr=float(p.lr), momentum=float(p.momentum),
+                weight_decay=float(p.weight_decay), shuffle=str(p.shuffle), seed=int(seed), n_train=int(n_train))
+
+
+# what a checkpoint written before a setting existed ran with
+_SETTING_DEFAULTS = {"shuffle": "every-epoch"}
+
+
+def settings_differ(saved: dict, settings: dict) -> dict:
+    """``{key: (checkpoint's, now)}`` for every setting in which ``saved`` (a checkpoint's)
+    and ``settings`` differ; a key the checkpoint lacks counts as its old default."""
+    out = {}
+    for key, value in settings.items():
+        old = saved.get(key, _SETTING_DEFAULTS.get(key))
+        if old != value:
+            out[key] = (old, value)
+    return out
 
 
 def save_checkpoint(path, state: dict) -> Path:
@@ -129,7 +249,7 @@ def fit(model: nn.Module, train_x, train_y, profile=None, *, val=None, epochs: i
         resume: bool = False, on_epoch=None) -> dict:
     """Train ``model`` with SGD on ``train_x`` (float (N, 3, H, W)) and ``train_y`` (labels)
     for exactly the profile's ``epochs`` (or ``epochs``, where given) with its ``batch_size``,
-    ``lr``, ``momentum``, ``weight_decay`` and ``checkpoint_every`` (Sec. IV: SGD, lr 1e-3,
+    ``lr``, ``momentum``, ``weight_decay``, ``shuffle`` and ``checkpoint_every`` (Sec. IV: SGD, lr 1e-3,
     mini-batch 25, 100 epochs). ``profile``: a :class:`learnet_lite.profiles.Profile`, a
     profile's name, or ``None`` for the paper's settings (``Profile()``).
 
@@ -140,14 +260,15 @@ def fit(model: nn.Module, train_x, train_y, profile=None, *, val=None, epochs: i
     it is started afresh.
     ``on_epoch(epoch, history)`` is called after each epoch's checkpoint (progress hooks,
     tests that kill a run). Returns the history ``{"loss", "accuracy", "val_loss",
-    "val_accuracy"}`` (val lists empty without ``val``). The model is trained in place.
+    "val_accuracy"}`` (val lists empty without ``val``). The model is trained in place;
+    ``fit`` never re-initialises it (the profile's ``init`` is the builder's:
+    :func:`initialise`).
     """
     from .profiles import Profile, load
 
     p = Profile() if profile is None else load(profile)
     epochs = p.epochs if epochs is None else int(epochs)
-    batch_size, lr, momentum, weight_decay = p.batch_size, p.lr, p.momentum, p.weight_decay
-    checkpoint_every = p.checkpoint_every
+    batch_size, checkpoint_every = p.batch_size, p.checkpoint_every
     if epochs < 1:
         raise ValueError(f"epochs must be >= 1, got {epochs}")
     if batch_size < 1:
@@ -167,12 +288,11 @@ def fit(model: nn.Module, train_x, train_y, profile=None, *, val=None, epochs: i
     scaler = torch.amp.GradScaler(dev.type, enabled=dev.type == "cuda")
     loss_fn = nn.CrossEntropyLoss()
     history = {"loss": [], "accuracy": [], "val_loss": [], "val_accuracy": []}
-    settings = dict(epochs=int(epochs), batch_size=int(batch_size), lr=float(lr), momentum=float(momentum),
-                    weight_decay=float(weight_decay), seed=int(seed), n_train=int(len(train_x)))
+    settings = run_settings(p, epochs, seed, len(train_x))
     start = 0
     if checkpoint is not None and resume and Path(checkpoint).is_file():
         state = load_checkpoint(checkpoint)
-        differ = {k: (state["settings"].get(k), v) for k, v in settings.items() if state["settings"].get(k) != v}
+        differ = settings_differ(state["settings"], settings)
         if differ:
             raise ValueError(f"{checkpoint}: checkpoint of a different run, (checkpoint, now) = {differ}; "
                              "delete it or run without --resume")
@@ -184,10 +304,9 @@ def fit(model: nn.Module, train_x, train_y, profile=None, *, val=None, epochs: i
     bar = tqdm(range(start, epochs), desc="epochs", unit="epoch", disable=not progress,
                initial=start, total=epochs)
     for epoch in bar:
-        s = _epoch_seed(seed, epoch)
-        torch.manual_seed(s)  # dropout masks
+        torch.manual_seed(_epoch_seed(seed, epoch))  # dropout masks
         loss, acc = _epoch(model, train_x, train_y, batch_size, dev, loss_fn, optimizer, scaler,
-                           torch.Generator().manual_seed(s))
+                           torch.Generator().manual_seed(_order_seed(seed, epoch, p.shuffle)))
         history["loss"].append(loss)
         history["accuracy"].append(acc)
         if vx is not None:
@@ -239,7 +358,7 @@ def hold_out_fit(clips, profile, every: int = 4, device: str = "cpu") -> tuple[d
     y = torch.from_numpy(labels)
     subjects = sorted(clips["subject"].unique())
     held_out = torch.tensor(clips["subject"].isin(subjects[::every]).to_numpy())
-    net = models.build("learnet", len(classes))
+    net = initialise(models.build("learnet", len(classes)), profile)
     start = time.perf_counter()
     history = fit(net, x[~held_out], y[~held_out], profile, val=(x[held_out], y[held_out]),
                   epochs=profile.model_epochs, seed=profile.seed, device=device, progress=False)

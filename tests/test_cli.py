@@ -79,7 +79,7 @@ def test_the_cli_choices_are_the_library_choices():
     assert cli.POOLING == dynamic.VARIANTS
     assert tuple(experiment.VARIANTS) == cli.VARIANTS
     assert cli.PROTOCOLS == protocols.PROTOCOLS
-    assert cli.MODELS == models.NAMES
+    assert cli.MODELS == models.NAMES + profiles.HANDCRAFTED  # the networks and the handcrafted methods
 
 
 def test_no_module_registers_its_own_command():

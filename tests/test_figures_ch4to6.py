@@ -163,27 +163,32 @@ def test_styled_table_and_the_command_that_fills_it(folder):
     t3, _ = tables.paper_tables("table3", tables.records_beside_paper(SMOKE, folder))
     shown = tables.styled_beside_paper(t3).data
     assert list(shown.columns) == ["method", "dataset", "classes", "published (%)", "ours, random split (%)",
-                                   "ours, leaky split (%)", "ours, LOSO (%)", "data"]   # no column is a note
+                                   "ours, leaky split (%)", "ours, LOSO (%)", "ours, k-fold (%)", "data"]   # no notes
     row = shown[(shown.method == "LEARNet") & (shown.dataset == "casme2")].iloc[0]
     assert row["published (%)"] == "76.6"   # 76.57, rounded for reading
-    # ours: the mean of n runs, ours minus the published number with a real minus sign
-    assert row["ours, LOSO (%)"] == "75.0\u00a0(\u22121.6) n=1" and row["ours, random split (%)"] == "missing: run"
+    # ours: the accuracy, ours minus the published number with a real minus sign; under it the interval and runs
+    # (two folds of records without per-image predictions: 2 units, fewer than an interval needs)
+    assert row["ours, LOSO (%)"] == "75.0\u00a0(\u22121.6)<br><small>no interval, 2\u00a0runs</small>"
+    assert row["ours, random split (%)"] == "missing: run"
     assert row.data == "other 2/2"  # made before fingerprints: not shown to be of the data now in use
-    quoted = shown[shown.method.str.endswith("*")]
-    assert len(quoted) and (quoted["ours, LOSO (%)"] == "–").all()   # quoted: nothing of ours is missing
+    quoted = shown[shown.method.str.endswith("*")].set_index("method")
+    assert quoted.loc["CNN-LSTN\u00a0*", "ours, LOSO (%)"] == "–"   # not implemented: nothing of ours is missing
+    assert (quoted.loc["MDMO-SVM\u00a0*", "ours, LOSO (%)"] == "missing: run").all()   # ours to run
     gpu = tables.styled_beside_paper(t3, "paper").data
     assert (gpu["ours, random split (%)"] == "missing: GPU run").any()
     notes = tables.beside_paper_notes(t3)
-    assert "LBP-TOP-SVM, quoted: [6] Zhao" in notes and "random split = `paper`" in notes
+    assert "LBP-TOP-SVM: [6] Zhao" in notes and "random split = `paper`" in notes and "k-fold = `kfold`" in notes
+    assert "We run LBP-TOP-SVM, LBP-TOP-ELM, MDMO-SVM ourselves" in notes and "CNN-LSTN" in notes
     scores = tables.styled_scores(t3).data   # UF1/UAR: a small table of the rows run under loso
     assert list(scores.columns) == ["method", "dataset", "classes", "UF1, LOSO", "UAR, LOSO", "runs"]
     assert len(scores) == 1 and scores["UF1, LOSO"].iloc[0].count(".") == 1 and len(scores["UF1, LOSO"].iloc[0]) == 5
     assert tables.styled_scores(t3[t3.quoted.astype(bool)]) is None
     command = tables.fill_all_command(t3, "smoke")
     assert command.startswith("learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models ")
-    assert command.endswith("--protocols paper paper-leaky loso")
+    assert "lbptop-svm" in command and "mdmo-svm" in command   # the quoted rows we run are filled too
+    assert command.endswith("--protocols paper paper-leaky loso kfold")
     assert tables.fill_all_command(t3, "paper").endswith(" --device cuda")
-    assert tables.fill_all_command(t3[t3.quoted.astype(bool)], "smoke") is None
+    assert tables.fill_all_command(t3[t3.method == "CNN-LSTN"], "smoke") is None
 
 
 def test_show_displays_the_table_then_the_command(folder, monkeypatch):
@@ -193,7 +198,7 @@ def test_show_displays_the_table_then_the_command(folder, monkeypatch):
     monkeypatch.setattr(IPython.display, "display", lambda *objs: shown.extend(objs))
     t3, _ = tables.paper_tables("table3", tables.records_beside_paper(SMOKE, folder))
     tables.show_beside_paper(t3, "smoke")
-    assert type(shown[0]).__name__ == "Styler" and "quoted: [6] Zhao" in shown[1].data  # the notes under it
+    assert type(shown[0]).__name__ == "Styler" and "LBP-TOP-SVM: [6] Zhao" in shown[1].data  # the notes under it
     assert type(shown[3]).__name__ == "Styler"  # UF1 and UAR under loso
     assert "`learnet-lite reproduce --profile smoke" in shown[-1].data and "*missing*" in shown[-1].data
     shown.clear()
@@ -252,21 +257,22 @@ def test_near_copies_per_protocol():
                                                          "subjects_on_both_sides": both}})
 
     dups = tables.near_copies({"paper": [fold(10, 0, 4)], "paper-leaky": [fold(10, 7, 5)],
-                               "loso": [fold(4, 0, 0), fold(6, 0, 0)]})
-    assert list(dups.index) == ["paper", "paper-leaky", "loso"]
+                               "loso": [fold(4, 0, 0), fold(6, 0, 0)], "kfold": [fold(5, 0, 3), fold(5, 0, 2)]})
+    assert list(dups.index) == ["paper", "paper-leaky", "loso", "kfold"]
     assert dups.loc["paper-leaky", "share"] == 0.7 and dups.loc["loso", "folds"] == 2
     numbers = tables.near_copy_numbers(dups, SMOKE)
     assert numbers == {"leaky_share": 0.7, "paper_share": 0.0, "loso_share": 0.0, "paper_subjects_both": 4.0,
-                       "loso_subjects_both": 0.0, "copies": 2}
+                       "loso_subjects_both": 0.0, "kfold_share": 0.0, "kfold_subjects_both": 2.5,
+                       "kfold_folds": SMOKE.kfold_folds, "copies": 2}
 
 
 def test_protocol_scores_pool_each_run(tmp_path):
     runs = {p: [write(tmp_path, "casme2", CASME2, p, ["fear", "fear"], ["fear", y])] for p, y in
-            (("paper", "fear"), ("paper-leaky", "fear"), ("loso", "disgust"))}
+            (("paper", "fear"), ("paper-leaky", "fear"), ("loso", "disgust"), ("kfold", "fear"))}
     apex = [write(tmp_path, "casme2", CASME2, "loso", ["fear", "sadness"], ["disgust", "disgust"], fold=k, n_folds=2,
                   variant="apex-frame") for k in (0, 1)]
     scores = tables.protocol_scores(runs, apex)
-    assert list(scores.index) == ["paper", "paper-leaky", "loso", tables.APEX_RUN]
+    assert list(scores.index) == ["paper", "paper-leaky", "loso", "kfold", tables.APEX_RUN]
     assert scores.loc["loso", "accuracy"] == 0.5 and scores.loc[tables.APEX_RUN, "folds"] == 2
     numbers = tables.score_numbers(scores, prepared(["fear", "fear", "disgust"], CASME2))
     assert numbers["acc_paper"] == 1.0 and numbers["acc_apex"] == 0.0 and numbers["uar_loso"] == 0.5

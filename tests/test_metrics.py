@@ -87,3 +87,38 @@ def test_bad_input():
         metrics.confusion(["a"], ["z"], ["a", "b"])
     with pytest.raises(ValueError, match="empty"):
         metrics.scores_from_confusion(np.zeros((2, 2)))
+
+
+def test_bootstrap_interval_hand_computed_cases():
+    # every unit at 50 %: every resample is 50 %
+    assert metrics.bootstrap_interval([1, 2, 3], [2, 4, 6]) == (0.5, 0.5)
+    # two units, 1/1 and 0/1: resamples are 0, 1/2 or 1 with probabilities 1/4, 1/2, 1/4
+    lo, hi = metrics.bootstrap_interval([1, 0], [1, 1])
+    assert (lo, hi) == (0.0, 1.0)
+    # units, not images, are resampled: two subjects of 10 clips, all right and all wrong, give
+    # 0..100 %, where 20 independent clips at 50 % would give about 30..70 %
+    assert metrics.bootstrap_interval([10, 0], [10, 10]) == (0.0, 1.0)
+    independent = metrics.bootstrap_interval([1] * 10 + [0] * 10, [1] * 20)
+    assert 0.25 <= independent[0] < 0.5 < independent[1] <= 0.75
+    # one unit: no interval; deterministic for a seed
+    assert all(np.isnan(metrics.bootstrap_interval([3], [4])))
+    assert metrics.bootstrap_interval([3, 1, 2], [4, 4, 4], seed=3) == metrics.bootstrap_interval([3, 1, 2], [4, 4, 4],
+                                                                                                 seed=3)
+
+
+def test_paired_bootstrap_cancels_what_the_methods_share():
+    total = [10, 10, 10, 10]
+    # A is right on exactly one clip more than B in every subject: +10 points, with no spread
+    out = metrics.paired_bootstrap([9, 5, 3, 7], [8, 4, 2, 6], total)
+    assert out["difference"] == pytest.approx(0.1) and out["units"] == 4
+    assert out["low"] == pytest.approx(0.1) and out["high"] == pytest.approx(0.1)
+    # the same accuracies unpaired would overlap widely
+    a, b = metrics.bootstrap_interval([9, 5, 3, 7], total), metrics.bootstrap_interval([8, 4, 2, 6], total)
+    assert a[0] < b[1]
+    # a difference that changes sign across subjects has an interval around 0
+    out = metrics.paired_bootstrap([10, 0, 10, 0], [0, 10, 0, 10], total)
+    assert out["difference"] == 0 and out["low"] < 0 < out["high"]
+    with pytest.raises(ValueError, match="same units"):
+        metrics.paired_bootstrap([1, 2], [1, 2, 3], [5, 5])
+    with pytest.raises(ValueError, match="correct <= total"):
+        metrics.bootstrap_interval([6], [5])

@@ -101,8 +101,8 @@ def test_stratified_split_keeps_every_class_in_test():
 
 def test_bad_input_gets_clear_errors():
     df = clips()
-    with pytest.raises(ValueError, match="protocol 'kfold'"):
-        protocols.split(df, "kfold")
+    with pytest.raises(ValueError, match="protocol 'fivefold'"):
+        protocols.split(df, "fivefold")
     with pytest.raises(ValueError, match="no column 'subject'"):
         protocols.split(df.drop(columns="subject"), "loso")
     with pytest.raises(ValueError, match="no column 'emotion'"):
@@ -135,3 +135,34 @@ def test_profile_settings_and_rendering_a_fold():
     np.testing.assert_array_equal(test[0], augment.equalize(images[f.test[0]]))
     with pytest.raises(ValueError, match="only 2 images"):
         augment.render_plan(images[:2], f.part("test"))
+
+
+@pytest.mark.parametrize("k", [5, 3])
+def test_kfold_tests_every_clip_once_and_no_copy_of_a_test_clip_in_training(k):
+    df = clips()
+    folds = protocols.split(df, "kfold", seed=1, folds=k)
+    assert len(folds) == k and {f.n_folds for f in folds} == {k} and [f.fold for f in folds] == list(range(k))
+    tested = np.concatenate([f.test for f in folds])
+    assert sorted(tested.tolist()) == list(range(len(df)))  # every clip exactly once per seed
+    sizes = [len(f.test) for f in folds]
+    assert max(sizes) - min(sizes) <= 1  # the folds share the clips evenly (20 % each at k = 5)
+    for f in folds:
+        parts = [set(f.train), set(f.val), set(f.test)]
+        assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
+        assert parts[0] | parts[1] | parts[2] == set(range(len(df)))
+        assert set(f.part("train")["source"]) == parts[0]  # only training clips are augmented
+        assert len(f.part("train")) == 14 * len(f.train) and len(f.part("test")) == len(f.test)
+        assert protocols.near_duplicates(f, df)["test_images_with_copy_in_train"] == 0
+        assert abs(len(f.val) - 0.3 * (len(f.train) + len(f.val))) <= 1
+
+
+def test_kfold_seeds_deal_other_folds_and_too_few_clips_are_refused():
+    df = clips()
+    a, b = protocols.split(df, "kfold", seed=0), protocols.split(df, "kfold", seed=0)
+    assert all(np.array_equal(x.test, y.test) for x, y in zip(a, b))
+    c = protocols.split(df, "kfold", seed=1)
+    assert any(not np.array_equal(x.test, y.test) for x, y in zip(a, c))
+    with pytest.raises(ValueError, match="9 clips are too few for 5 folds"):
+        protocols.split(clips(3, 3), "kfold", seed=0)
+    with pytest.raises(ValueError, match="folds=1"):
+        protocols.split(df, "kfold", seed=0, folds=1)

@@ -163,12 +163,15 @@ def test_beside_paper_puts_ours_next_to_the_paper(tmp_path):
     assert both.loc["LEARNet", "acc_paper"] == pytest.approx(ours)
     assert both.loc["LEARNet", "diff_paper"] == pytest.approx(ours - 76.57)
     assert both.loc["LEARNet", "repeats_paper"] == 2
-    assert both.loc["LEARNet", "not_run"] == "paper-leaky,loso"
+    assert both.loc["LEARNet", "not_run"] == "paper-leaky,loso,kfold"
     assert both.loc["ResNet", "our_model"] == "resnet18"
     assert both.loc["ResNet", "acc_paper"] == pytest.approx(75.0)
-    assert np.isnan(both.loc["VGG-16", "acc_paper"]) and both.loc["VGG-16", "not_run"] == "paper,paper-leaky,loso"
-    quoted = both.loc["MDMO-SVM"]
-    assert quoted["quoted"] and quoted["not_run"] == "" and np.isnan(quoted["acc_loso"])
+    assert np.isnan(both.loc["VGG-16", "acc_paper"]) and both.loc["VGG-16", "not_run"] == "paper,paper-leaky,loso,kfold"
+    quoted = both.loc["MDMO-SVM"]  # quoted by the paper, run by us: a row to fill
+    assert quoted["quoted"] and quoted["our_model"] == "mdmo-svm"
+    assert quoted["not_run"] == "paper,paper-leaky,loso,kfold"
+    lstn = both.loc["CNN-LSTN"]  # quoted, not implemented: nothing of ours
+    assert lstn["quoted"] and pd.isna(lstn["our_model"]) and lstn["not_run"] == ""
 
 
 def test_paper_figure_as_printed():
@@ -214,3 +217,53 @@ def test_records_are_marked_by_the_data_they_were_made_on(tmp_path):
     current = results.aggregate(frame[frame.seed == 0], {"casme2": "aaaa"})
     assert tables.beside_paper(current, t3).set_index("method").loc["LEARNet", "data"] == "current"
     assert tables.beside_paper(results.aggregate(frame), t3).data.isna().all()
+
+
+def per_image_run(model, seed, fold, subjects, y_true, y_pred, protocol="loso", n_folds=2):
+    clips = [f"{s}/c{i}" for i, s in enumerate(subjects)]
+    return run(seed=seed, fold=fold, protocol=protocol, n_folds=n_folds, model=model, y_true=y_true, y_pred=y_pred,
+               extra={"test_clips": clips, "test_subjects": subjects, "test_true": y_true, "test_pred": y_pred})
+
+
+def test_intervals_resample_test_subjects_or_repeats_and_paired_differences(tmp_path):
+    d, h, s = LABELS
+    # LOSO, two folds (subjects A and B): LEARNet right on 2/2 and 1/2, the rival on 1/2 and 0/2
+    for model, pred_a, pred_b in (("learnet", [d, h], [s, d]), ("resnet18", [d, d], [d, d])):
+        results.write(per_image_run(model, 0, 0, ["A", "A"], [d, h], pred_a), tmp_path)
+        results.write(per_image_run(model, 0, 1, ["B", "B"], [s, h], pred_b), tmp_path)
+    frame = results.load_records(tmp_path)
+    learnet, rival = frame[frame["model"] == "learnet"], frame[frame["model"] == "resnet18"]
+    unit, over = results.units(learnet)
+    assert over == "test subjects"
+    assert unit.to_dict("list") == {"unit": ["A", "B"], "correct": [2, 1], "total": [2, 2]}
+    table = results.aggregate(frame, min_units=2).set_index("model")
+    assert table.loc["learnet", "accuracy_pooled"] == 0.75
+    # resampled subjects AA, AB, BA, BB: 1, 3/4, 3/4, 1/2
+    assert (table.loc["learnet", "accuracy_low"], table.loc["learnet", "accuracy_high"]) == (0.5, 1.0)
+    assert table.loc["learnet", "interval_over"] == "test subjects" and table.loc["learnet", "interval_units"] == 2
+    assert np.isnan(results.aggregate(frame).set_index("model").loc["learnet", "accuracy_low"])  # 2 of 5 units
+    out = results.paired(learnet, rival, min_units=2)
+    # learnet 3/4, rival 1/4: one clip more of two in each subject, so +1/2 in every resample
+    assert out["difference"] == pytest.approx(0.5) and out["over"] == "test subjects" and out["runs"] == 2
+    assert out["low"] == pytest.approx(0.5) and out["high"] == pytest.approx(0.5)
+    # records without per-image predictions fall back to folds; random splits with repeats to repeats
+    old = tmp_path / "old"
+    for seed in range(5):
+        results.write(run(seed=seed, y_pred=[d, h, s, d] if seed else None), old)
+    unit, over = results.units(results.load_records(old))
+    assert over == "repeats" and unit["correct"].tolist() == [0.75] * 5 and unit["total"].tolist() == [1] * 5
+    unit, over = results.units(results.load_records(old).query("seed == 0"))
+    assert over == "folds" and unit[["correct", "total"]].values.tolist() == [[3, 4]]
+
+
+def test_paired_refuses_runs_of_other_splits(tmp_path):
+    d, h, _ = LABELS
+    a = results.write(per_image_run("learnet", 0, 0, ["A", "A"], [d, h], [d, h]), tmp_path)
+    b = per_image_run("resnet18", 0, 0, ["A", "A"], [d, h], [d, d])
+    b["extra"]["test_clips"] = ["A/c9", "A/c8"]
+    b = results.write(b, tmp_path)
+    with pytest.raises(ValueError, match="tests other clips"):
+        results.paired(results.read_records([a]), results.read_records([b]))
+    c = results.write(per_image_run("vgg16", 1, 0, ["A", "A"], [d, h], [d, d]), tmp_path)
+    with pytest.raises(ValueError, match="no run on the same seed and fold"):
+        results.paired(results.read_records([a]), results.read_records([c]))
