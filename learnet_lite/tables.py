@@ -783,11 +783,13 @@ def interval_text(low, high, over=None) -> str:
     return f"[{low:.1f}, {high:.1f}]" + (f" {INTERVAL_OVER.get(over, over)}" if over else "")
 
 
-def _ours_cell(row: pd.Series, protocol: str, gpu: bool) -> str:
+def _ours_cell(row: pd.Series, protocol: str, gpu: bool, profile_models=None) -> str:
     """One protocol's cell of ours, two lines: "76.6 (−8.6)" (accuracy, and ours minus the
     published number) over "[70.2, 82.9] by subject, 5 runs" (the 95 % interval, what it
-    resamples, the runs behind it); "missing: <what>" where a run is missing; "–" where we
-    do not run the method (CNN-LSTN)."""
+    resamples, the runs behind it); "missing: <what>" where a run is missing, "not in this
+    profile" where the profile's ``models`` (``profile_models``) leave the method out (VGG and
+    ResNet at book size: a GPU's work, the ``paper`` profile's); "–" where we do not run the
+    method (CNN-LSTN)."""
     acc = row[f"acc_{protocol}"]
     if not pd.isna(acc):
         runs = int(row[f"runs_{protocol}"])
@@ -799,7 +801,10 @@ def _ours_cell(row: pd.Series, protocol: str, gpu: bool) -> str:
         return "–"
     if fill.startswith("not run: "):  # our records of the dataset have another class count
         return f"missing: {int(row['classes'])}-class run"
-    return "missing: GPU run" if gpu else "missing: run"
+    if gpu:
+        return "missing: GPU run"
+    return "not in this profile" if profile_models is not None and row["our_model"] not in profile_models else \
+        "missing: run"
 
 
 def styled_beside_paper(table: pd.DataFrame, profile_name: str | None = None):
@@ -811,10 +816,11 @@ def styled_beside_paper(table: pd.DataFrame, profile_name: str | None = None):
     under it, :func:`beside_paper_notes`); UF1 and UAR are a table of their own
     (:func:`styled_scores`) -> a pandas ``Styler``."""
     gpu = profile_name == "paper"
+    models = profiles.load(profile_name).models if profile_name in profiles.PROFILES else None
     out = _key_columns(table)
     out["published (%)"] = table["accuracy"].map(lambda v: f"{float(v):.1f}")
     for p in PROTOCOLS:
-        out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [_ours_cell(r, p, gpu) for _, r in table.iterrows()]
+        out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [_ours_cell(r, p, gpu, models) for _, r in table.iterrows()]
     out["data"] = table["data"].fillna("–")  # our numbers made on the data this build reads, or not
     return out.style.hide(axis="index")
 
@@ -1435,3 +1441,86 @@ def show_evidence_table(frame: pd.DataFrame, vgg: bool = False) -> None:
     styled = styled_vgg(frame) if vgg else styled_paired(frame)
     if styled is not None and not frame.empty:
         display(styled)
+
+
+# --- the baselines chapter (7): the handcrafted methods under the grid's protocols ---------------------------
+
+
+def baseline_scores(table: pd.DataFrame, models=profiles.HANDCRAFTED, protocols=PROTOCOLS) -> pd.DataFrame:
+    """The handcrafted methods' accuracy per dataset and protocol, from an aggregated table
+    (:func:`results.aggregate`, e.g. what :func:`experiment.reproduce` returns): one row per
+    (method, dataset) with the published number where the paper prints one, and per protocol
+    ``acc_<p>``, ``low_<p>``, ``high_<p>`` (percent), ``over_<p>`` and ``runs_<p>``."""
+    rows = []
+    if table.empty:
+        return pd.DataFrame(rows)
+    sel = table[table["model"].isin(models)]
+    order = {m: i for i, m in enumerate(models)}
+    for (model, dataset), group in sorted(sel.groupby(["model", "dataset"]), key=lambda kv: (order[kv[0][0]],
+                                                                                           _dataset_order(kv[0][1]))):
+        row = {"method": METHOD_NAMES.get(model, model), "model": model, "dataset": dataset,
+               "published": published(model, dataset)}
+        for p in protocols:
+            hit = group[group["protocol"] == p]
+            h = hit.iloc[0] if len(hit) else None
+            row.update({f"acc_{p}": 100 * h["accuracy_mean"] if h is not None else float("nan"),
+                        f"low_{p}": 100 * h["accuracy_low"] if h is not None else float("nan"),
+                        f"high_{p}": 100 * h["accuracy_high"] if h is not None else float("nan"),
+                        f"over_{p}": h["interval_over"] if h is not None else None,
+                        f"runs_{p}": int(h["runs"]) if h is not None else 0})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _dataset_order(dataset: str) -> int:
+    names = profiles.CHOICES["datasets"]
+    return names.index(dataset) if dataset in names else len(names)
+
+
+def styled_baselines(scores: pd.DataFrame, protocols=PROTOCOLS):
+    """:func:`baseline_scores` as the baselines chapter shows it: per protocol the accuracy over
+    its 95 % interval and runs (two lines), and the published (quoted) number -> a ``Styler``."""
+    out = pd.DataFrame({"method": scores["method"], "dataset": scores["dataset"],
+                        "published (%)": scores["published"].map(lambda v: "–" if pd.isna(v) else f"{v:.1f}")})
+    for p in protocols:
+        out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [
+            "–" if pd.isna(r[f"acc_{p}"]) else
+            f"{r[f'acc_{p}']:.1f}<br><small>{interval_text(r[f'low_{p}'], r[f'high_{p}'], r[f'over_{p}'])}, "
+            f"{r[f'runs_{p}']}\u00a0runs</small>" for _, r in scores.iterrows()]
+    return out.style.hide(axis="index")
+
+
+def majority_shares(settings, datasets=None) -> dict:
+    """Each dataset's largest class's share of its clips (the accuracy of always predicting
+    it), from its clip table under ``settings`` (:func:`inputs.clips`; None: the profile's datasets)."""
+    names = list(datasets) if datasets is not None else list(settings.datasets)
+    return {d: float(inputs.clips(d, settings)["emotion"].value_counts(normalize=True).max()) for d in names}
+
+
+def baseline_numbers(scores: pd.DataFrame, majority: dict, protocol: str = "loso") -> dict:
+    """The numbers the baselines chapter cites of :func:`baseline_scores`: the records behind
+    it (``n_records``); under ``protocol``, the method x dataset cells of ours that ran
+    (``cells``) and how many score above their dataset's largest-class share (``above``;
+    ``majority``: dataset -> share, :func:`majority_shares`), said in ``baseline_sentence``;
+    the best method per dataset with its accuracy and that share (``best_sentence``)."""
+    label = f"{PROTOCOL_LABELS.get(protocol, protocol)} (`{protocol}`)"
+    acc = f"acc_{protocol}"
+    runs = [c for c in scores.columns if c.startswith("runs_")] if not scores.empty else []
+    n_records = int(sum(scores[c].sum() for c in runs))
+    ran = scores[scores[acc].notna()] if acc in scores else scores.iloc[:0]
+    if ran.empty:
+        none = f"No method x dataset cell of ours ran under {label} in this build."
+        return {"n_records": n_records, "cells": 0, "above": 0, "baseline_sentence": none, "best_sentence": ""}
+    share = 100 * ran["dataset"].map(majority).astype(float)
+    above = int((ran[acc] > share).sum())
+    sentence = (f"Under {label}, {above} of the {len(ran)} method \u00d7 dataset cells of ours score above the "
+                "largest class's share of their dataset (the accuracy of always predicting that class).")
+    best = []
+    for dataset, group in sorted(ran.groupby("dataset"), key=lambda kv: _dataset_order(kv[0])):
+        top = group[acc].max()
+        names = list(group.loc[np.isclose(group[acc], top), "method"])
+        names = ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
+        best.append(f"{dataset}, {names} ({top:.1f} %; largest class {100 * majority[dataset]:.1f} %)")
+    return {"n_records": n_records, "cells": len(ran), "above": above, "baseline_sentence": sentence,
+            "best_sentence": f"The best method per dataset under {label}: " + "; ".join(best) + "."}
+

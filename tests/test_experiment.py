@@ -293,3 +293,44 @@ def test_smic_2class_reads_smic_with_two_classes_and_records_apart(tmp_path, mon
     assert np.asarray(r["confusion"]).shape == (2, 2) and r["extra"]["n_classes"] == 2
     with pytest.raises(ValueError, match="smic_3class"):
         inputs.clips("smic_3class", SETTINGS)
+
+
+def test_handcrafted_methods_are_models_of_the_grid(clips, tmp_path):
+    """A handcrafted method runs on the fold's training clips (each once, no augmentation), is
+    recorded under the variant 'frames' whatever the input, with each test image's prediction,
+    and runs once in a grid of two input variants."""
+    settings = dataclasses.replace(SETTINGS, aug_angles=(-15, 0, 15))   # 6 copies per training clip for the networks
+    prep = experiment.prepare("casme2", settings, "bilen", df=clips, cache_dir=tmp_path / "cache", progress=False)
+    fold = experiment.folds(prep, "loso", settings, seed=0)[0]
+    path, trained = experiment.run_fold(prep, fold, model="lbptop-svm", profile=settings, results_dir=tmp_path)
+    assert trained and path == results.record_path(tmp_path, "casme2", "loso", "lbptop-svm", settings.name,
+                                                   "frames", 0, 0)
+    rec = results.read(path)
+    assert rec["sizes"]["train_clips"] == rec["sizes"]["train_images"] == len(fold.train)   # one row per clip
+    assert rec["sizes"]["test_clips"] == len(fold.test) and rec["extra"]["feature"] == "lbptop"
+    extra = rec["extra"]
+    assert extra["test_subjects"] == [str(fold.test_subject)] * len(fold.test)
+    assert len(extra["test_true"]) == len(extra["test_pred"]) == len(extra["test_clips"]) == len(fold.test)
+    assert sum(t == p for t, p in zip(extra["test_true"], extra["test_pred"])) == round(
+        rec["metrics"]["accuracy"] * len(fold.test))
+    assert list(tmp_path.glob("cache/features-lbptop-*.npz"))  # the features, cached per clip table
+    assert experiment.run_fold(prep, fold, model="lbptop-svm", profile=settings, results_dir=tmp_path)[1] is False
+    # a grid of two inputs: the networks run on each, a handcrafted method once
+    two = dataclasses.replace(settings, variants=("bilen", "apex-frame"), epochs=1)
+    jobs = experiment._grid(["casme2"], ["bilen", "apex-frame"], ["paper"], ["learnet", "mdmo-svm"], [0], two, False)[1]
+    assert sorted((v, m) for _, v, _, _, m, _ in jobs) == [("apex-frame", "learnet"), ("bilen", "learnet"),
+                                                           ("bilen", "mdmo-svm")]
+    assert experiment.record_variant("mdmo-svm", "apex-frame") == "frames"
+    assert experiment.record_variant("learnet", "apex-frame") == "apex-frame"
+
+
+def test_paper_leaky_puts_a_test_clip_itself_in_a_handcrafted_methods_training(clips, tmp_path):
+    settings = dataclasses.replace(SETTINGS, aug_angles=(-15, 0, 15))
+    prep = experiment.prepare("casme2", settings, "bilen", df=clips, cache_dir=tmp_path / "cache", progress=False)
+    fold = experiment.folds(prep, "paper-leaky", settings, seed=0)[0]
+    rec = results.read(experiment.run_fold(prep, fold, model="lbptop-elm", profile=settings, results_dir=tmp_path)[0])
+    train = set(fold.part("train")["source"])
+    tested = rec["extra"]["test_clips"]
+    names = {f"{r.subject}/{r.clip}": i for i, r in enumerate(prep.df.itertuples())}
+    assert any(names[c] in train for c in tested)   # the leak in its plainest form: the clip itself
+    assert len(tested) == len(set(tested))   # each test clip once, not once per augmented copy

@@ -33,7 +33,14 @@ def test_training_chapter_trains_every_fold_and_scores(run_notebook, records):
     for key in ("accuracy", "uf1", "uar"):
         assert 0 <= g[key] <= 1
     figures = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(figures) == 2  # learning curves, confusion matrix
+    assert len(figures) == 3  # learning curves, confusion matrix, accuracy by test subject
+    # by test subject: the records keep each test image's prediction; the subjects are the twin's
+    from learnet_lite import inputs
+
+    assert g["n_test_subjects"] == inputs.clips("casme2", SMOKE)["subject"].nunique()
+    assert g["subject_sentence"].startswith(f"Over {g['n_test_subjects']} test subjects, accuracy ranges from")
+    if g["n_test_subjects"] >= 5:
+        assert 0 <= g["subject_low"] <= g["accuracy"] <= g["subject_high"] <= 1
 
 
 def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
@@ -51,8 +58,9 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
     prep = experiment.prepare("casme2", SMOKE, SMOKE.variant, progress=False)
     fold = experiment.folds(prep, "paper", SMOKE, seed=0)[0]
     assert g["paper_subjects_both"] == fold.info["near_duplicates"]["subjects_on_both_sides"]
-    for key in ("leaky", "paper", "loso", "apex"):
+    for key in ("leaky", "paper", "loso", "kfold", "apex"):
         assert 0 <= g[f"acc_{key}"] <= 1 and 0 <= g[f"uar_{key}"] <= 1
+    assert g["kfold_share"] == 0 and g["kfold_folds"] == SMOKE.kfold_folds   # every clip tested once, no copy
     assert g["chance_uar"] == pytest.approx(1 / 7)
     # its own leak, worded by the sign of the glued difference
     shows = "show a leak too" if g["acc_leaky"] > g["acc_paper"] else "show no leak"
@@ -71,21 +79,32 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
 
 def test_results_chapter_tables_from_the_records(run_notebook, records):
     run_notebook("04_training", dataset="casme2", protocol="loso", results_dir=records)
-    run_notebook("06_protocols", dataset="casme2", results_dir=records)  # paper, paper-leaky, loso, apex
+    run_notebook("06_protocols", dataset="casme2", results_dir=records)  # paper, paper-leaky, loso, kfold, apex
     nb, g = run_notebook("05_results", results_dir=records)
-    assert g["n_records"] == 2 * SMOKE.loso_groups + 2  # loso (dynamic and apex) + paper + paper-leaky
+    # loso (dynamic and apex) + paper + paper-leaky + kfold
+    assert g["n_records"] == 2 * SMOKE.loso_groups + 2 + SMOKE.kfold_folds
     assert g["casme2_loso"].endswith("%")
     assert g["casme2_paper_acc"] == pytest.approx(76.57)  # Table III, read from data/paper
-    assert g["cells_run"] >= 3  # casme2 LEARNet under the three protocols
+    assert g["cells_run"] >= 4  # casme2 LEARNet under the four protocols
     assert "Fig. 8: paper" in g["figs_shown"]
     assert g["page_settings"].startswith("profile smoke;") and "5 repeats" in g["paper_profile_settings"]
     assert "below LOSO on" in g["split_sentence"]  # casme2 ran under both
     assert g["rival_sentence"].startswith(("At the paper profile's settings", "No dataset has"))
     assert g["empty_columns"].startswith(("Of ours, Fig.", "Every class has"))
     text = "\n".join(_shown(c) for c in nb.cells)
-    # the smoke profile trains LEARNet only: one command under each table fills the rest
-    assert "learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models vgg16 vgg19" in text
-    assert "quoted: [6] Zhao" in text
+    # these chapters train LEARNet only: one command under each table fills the rest, the rows of the
+    # handcrafted methods (which the baselines chapter runs) among them
+    import re
+
+    command = re.search(r"learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models ([a-z0-9 -]+?)"
+                        r" --protocols", text)
+    assert command and {"lbptop-svm", "lbptop-elm", "mdmo-svm", "vgg16", "vgg19", "resnet18"} <= set(
+        command.group(1).split())
+    assert "LBP-TOP-SVM: [6] Zhao" in text and "not in this profile" in text   # VGG/ResNet: the paper profile's
+    # what the evidence supports: the claims, computed from the paper's tables and the records, glued
+    assert g["evidence_claimed"] == "4.03, 1.90, 1.79, 2.82" and g["evidence_table_margins"] == "4.23, 2.08, 1.85, 2.82"
+    assert g["evidence_vgg"].startswith("6 of the paper's 10 VGG cells") and "tests 51" in g["evidence_noise"]
+    assert "synthetic twins" in g["evidence_data"]
     # the committed paper-profile (GPU) records fill a table of their own, beside the paper
     from learnet_lite import results
 
@@ -122,7 +141,7 @@ def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_p
     assert g["smic2_loso"].endswith("%") and g["smic2_paper_acc"] == pytest.approx(91.09)
     assert g["casme2_loso"] == "not run" and "Fig. 10: not run" in g["figs_shown"]  # Fig. 10 is the 5 classes
     text = "\n".join(_shown(c) for c in nb.cells)
-    assert "learnet-lite reproduce --profile smoke --datasets smic smic_2class --models vgg16 vgg19" in text
+    assert "learnet-lite reproduce --profile smoke --datasets smic smic_2class --models " in text
 
 
 def _shown(cell) -> str:

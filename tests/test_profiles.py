@@ -88,3 +88,29 @@ def test_the_per_dataset_pages_come_from_the_profile(name):
     per_dataset = [params["dataset"] for params in (notebook_of(page.split("/")[-1])[1] for page in toc_files())
                    if "dataset" in params]
     assert per_dataset == datasets   # _toc.yml lists the pages the Makefile writes
+
+
+@pytest.mark.parametrize("name", ["paper", "matlab"])
+def test_the_paper_profiles_mark_every_setting_as_the_papers_or_ours(name):
+    """Each setting line says whose it is; a "paper:" line quotes sentences the paper has."""
+    text = " ".join((REPO.parent / "shared" / "paper" / "learnet-paper.txt").read_text().split()) if (
+        REPO.parent / "shared" / "paper" / "learnet-paper.txt").is_file() else None
+    marks = ("paper:", "ours:") + (("matlab:",) if name == "matlab" else ())
+    lines = [ln for ln in (profiles.PROFILE_DIR / f"{name}.yaml").read_text().splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    assert len(lines) == len(dataclasses.fields(Profile)) - 1
+    for line in lines:
+        key, _, comment = line.partition("#")
+        comment = comment.strip()
+        assert comment.startswith(marks), f"{key.strip()}: says neither whose setting it is ({comment!r})"
+        if comment.startswith("paper:") and text is not None:
+            for quoted in comment.split('"')[1::2]:
+                for piece in (p.strip() for p in quoted.split("...")):
+                    assert piece in text, f"{key.strip()}: {piece!r} is not in the paper's text"
+    assert "exact settings" not in (profiles.PROFILE_DIR / f"{name}.yaml").read_text()
+
+
+def test_the_grid_trains_the_chapters_variant_first():
+    p = dataclasses.replace(profiles.load("smoke"), variant="learnet", variants=("bilen",))
+    assert p.grid_variants == ("learnet", "bilen")
+    assert profiles.load("paper").grid_variants == ("bilen", "learnet")   # the authors' weights beside Bilen's
