@@ -23,6 +23,7 @@ the clip counts of Table II (smic_2class: the release's negative and positive cl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -89,6 +90,9 @@ def train_clips(n: int, protocol: str, subjects: int, p) -> float:
     if protocol == "loso":
         n_val = min(subjects - 2, max(1, round(p.val_size * (subjects - 1))))
         return n * (subjects - 1 - n_val) / subjects
+    if protocol == "kfold":  # a fold trains on the other k - 1 folds' clips, less their validation share
+        rest = n * (p.kfold_folds - 1) / p.kfold_folds
+        return rest - math.ceil(p.val_size * rest)
     rest = rest_of(n)
     return rest - math.ceil(p.val_size * rest)
 
@@ -96,6 +100,10 @@ def train_clips(n: int, protocol: str, subjects: int, p) -> float:
 def main() -> None:
     rows, how = measured()
     p = profiles.load("paper")
+    # the GPU's share of the grid: the networks (the handcrafted methods train in seconds on a CPU), on each input
+    # variant the grid trains (Profile.grid_variants: the text's rank-pooling weights and the authors')
+    p = dataclasses.replace(p, models=tuple(m for m in p.models if m in models.NAMES))
+    variants = len(p.grid_variants)
     copies = augment.Options.from_profile(p).copies_per_image
     print(f"Measured: {len(rows)} GPU records under data/results/paper/ "
           f"({', '.join(sorted({r['device'] for r in rows}))}; calls: "
@@ -139,14 +147,15 @@ def main() -> None:
     clips["smic_2class"] = synthetic.SMIC_FOLDER_COUNTS["negative"] + synthetic.SMIC_FOLDER_COUNTS["positive"]
     subjects = {d: datasets.SPECS[inputs_source(d)].subjects for d in p.datasets}
     print("\nThe grid: " + ", ".join(f"{d} {clips[d]} clips / {subjects[d]} subjects" for d in p.datasets)
-          + f"; {len(p.models)} models, {p.repeats} repeats, {p.epochs} epochs, {copies} copies per training clip\n")
+          + f"; {len(p.models)} networks, {variants} input variants ({', '.join(p.grid_variants)}), "
+          f"{p.repeats} repeats, {p.epochs} epochs, {copies} copies per training clip\n")
 
     # (model, protocol) -> runs, and per reading: GPU-s, the longest run's GPU-s
     grid = defaultdict(lambda: {"runs": 0, **{k: [0.0, 0.0] for k in readings}})
     longest_kind = {k: (0.0, "") for k in readings}
     for d in p.datasets:
         for protocol in p.protocols:
-            folds = subjects[d] if protocol == "loso" else 1
+            folds = (subjects[d] if protocol == "loso" else p.kfold_folds if protocol == "kfold" else 1) * variants
             leaky = copies if protocol == "paper-leaky" else 1  # paper-leaky splits the n x copies images
             images = copies * train_clips(clips[d] * leaky, protocol, subjects[d], p) / leaky
             for model in p.models:
@@ -177,7 +186,7 @@ def main() -> None:
                 origin = "`paper`'s (its own call, without MPS: {:.1f}x)".format(
                     statistics.median(r["us"] for r in kinds[model, protocol]) / measured_rate[model])
             else:
-                origin = "`paper`'s, on LOSO's training images (not measured)"
+                origin = f"`paper`'s, on {protocol}'s training images (not measured)"
             per_run = [cell[k][0] / runs / 60 for k in readings]
             hours = [cell[k][0] / 3600 for k in readings]
             print(f"| {model} | {protocol} | {runs} | {both(per_run, lambda v: f'{v:.2f}')} | "

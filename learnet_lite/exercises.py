@@ -662,3 +662,87 @@ def check_amplitude_dial(prediction: str, accuracies: dict, chance: float, toler
               "(or, with few epochs, whether the measurement is too noisy to tell).")
     _ok(title, f"your prediction agrees with your measurement (Spearman ρ = {rho:.2f}), and amplitude 0 "
                "stays near chance, as it must.")
+
+
+# --------------------------------------------------------------------------------------
+# Chapter 7: the handcrafted baselines (learnet_lite.handcrafted)
+# --------------------------------------------------------------------------------------
+
+def _elm_cases():
+    """(what, H, T, C, expected β, extra) for the ELM exercise: two hand-made hidden layers
+    (their β by the other form of the solution, (I/C + HᵀH)⁻¹HᵀT, which equals
+    Hᵀ(I/C + HHᵀ)⁻¹T), and two fitted :class:`handcrafted.ELM`s (their ``beta_``; ``extra``:
+    the fitted ELM and test inputs, to compare the predictions)."""
+    from .handcrafted import ELM
+
+    H = np.array([[0.9, 0.2, 0.6, 0.1, 0.5],
+                  [0.3, 0.8, 0.4, 0.7, 0.2],
+                  [0.6, 0.5, 0.9, 0.3, 0.8],
+                  [0.1, 0.4, 0.2, 0.9, 0.6]])  # 4 clips, 5 hidden nodes
+    T = np.array([[1.0, -1, -1], [-1, 1, -1], [1, -1, -1], [-1, -1, 1]])  # classes 0, 1, 0, 2
+
+    def other_form(H, T, C):
+        return np.linalg.solve(np.eye(H.shape[1]) / C + H.T @ H, H.T @ T)
+
+    cases = [(f"the hand-made H (4 clips, 5 nodes), C = {C:g}", H, T, C, other_form(H, T, C), None)
+             for C in (1.0, 100.0)]
+    rng = np.random.default_rng(7)
+    for clips, hidden, C in ((9, 12, 10.0), (30, 6, 1.0)):
+        centres = rng.normal(0, 3, (3, 4))
+        y = np.arange(clips) % 3
+        X = centres[y] + rng.normal(0, 1, (clips, 4))
+        elm = ELM(hidden=hidden, C=C, seed=1).fit(X, y)
+        targets = -np.ones((clips, 3))
+        targets[np.arange(clips), y] = 1.0
+        X_test = centres[np.arange(12) % 3] + rng.normal(0, 1, (12, 4))
+        cases.append((f"a fitted handcrafted.ELM ({clips} clips, {hidden} nodes, C = {C:g})", elm._hidden(X), targets,
+                      C, elm.beta_, (elm, X_test)))
+    return cases
+
+
+def check_elm_output(fn) -> None:
+    """``fn(H, T, C) -> β``: the output weights of a regularised extreme learning machine
+    (Huang et al. 2012), β = Hᵀ(I/C + HHᵀ)⁻¹T, from the hidden layer's outputs ``H``
+    (clips × nodes), the ±1 targets ``T`` (clips × classes) and ``C``; against the other form
+    of the same solution on hand-made inputs and against ``handcrafted.ELM``'s own ``beta_``
+    (and the classes it predicts) on two fitted ELMs."""
+    title = "The ELM's output layer by hand"
+    if not callable(fn):
+        _fail(f"{title}: expected a function (H, T, C) -> beta, got {type(fn).__name__}")
+    cases = _elm_cases()
+    for what, H, T, C, want, extra in cases:
+        n, L = H.shape
+        try:
+            got = _as_numpy(fn(H.copy(), T.copy(), C))
+        except (ValueError, np.linalg.LinAlgError) as error:
+            _fail(f"{title}: for {what}, your function raised {type(error).__name__}: {error}. With H of shape "
+                  f"{H.shape} (clips × nodes), H Hᵀ is {n}×{n}, so I is the {n}×{n} identity, and Hᵀ (…)⁻¹ T "
+                  f"is {L}×{T.shape[1]}.")
+        got = np.asarray(got, dtype=np.float64)
+        if got.shape == want.T.shape and got.shape != want.shape:
+            _fail(f"{title}: for {what}, β has shape {got.shape}; expected one row per hidden node and one column "
+                  f"per class, {want.shape}, so that H β gives one output per clip and class.")
+        if got.shape == (n, T.shape[1]) and got.shape != want.shape:
+            _fail(f"{title}: for {what}, β has shape {got.shape}, one row per clip; it needs one per hidden node "
+                  f"({L}): did you leave out the leading Hᵀ?")
+        if got.shape != want.shape:
+            _fail(f"{title}: for {what}, expected β of shape {want.shape} (nodes × classes), got {got.shape}.")
+        if _close(got, want):
+            if extra is not None:
+                elm, X_test = extra
+                mine = elm.classes_[np.argmax(elm._hidden(X_test) @ got, axis=1)]
+                if not np.array_equal(mine, elm.predict(X_test)):  # cannot differ when β is right; kept as a guard
+                    _fail(f"{title}: for {what}, your β predicts other classes than the ELM.")
+            continue
+        if n <= L and _close(got, H.T @ np.linalg.solve(H @ H.T, T)):
+            _fail(f"{title}: for {what}, your β is the unregularised least-squares solution Hᵀ(HHᵀ)⁻¹T (or the "
+                  "pseudo-inverse's); the regularised ELM adds I/C to HHᵀ before inverting.")
+        if _close(got, H.T @ np.linalg.solve(C * np.eye(n) + H @ H.T, T)):
+            _fail(f"{title}: for {what}, you added C·I to HHᵀ; the ridge term is I/C (a large C regularises "
+                  "little, a small C a lot).")
+        if _close(got, H.T @ (np.eye(n) / C + H @ H.T) @ T):
+            _fail(f"{title}: for {what}, you multiplied by I/C + HHᵀ instead of by its inverse.")
+        _fail(f"{title}: for {what}, your β differs from the expected one by up to {np.abs(got - want).max():.3g}; "
+              "compute β = Hᵀ (I/C + H Hᵀ)⁻¹ T (np.linalg.solve rather than an explicit inverse).")
+    _ok(title, f"your β equals the regularised solution on {len(cases)} cases (two hand-made, two fitted "
+               "learnet_lite.handcrafted.ELMs, whose predictions it reproduces).")

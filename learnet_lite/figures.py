@@ -519,3 +519,91 @@ def scores_by_protocol(scores, source: str, *, model: str, dataset: str, profile
     ax.set_title(f"{model} on {dataset} ({source}), profile {profile}")
     fig.tight_layout()
     return fig
+
+
+# --- chapter 7: the handcrafted baselines --------------------------------------------------------------------
+
+
+ROW_COLOUR, COLUMN_COLOUR = "#c44e00", "#2e7d32"  # the XT row and the YT column of lbp_top_planes
+
+
+@_styled
+def lbp_top_planes(volume, codes, source: str, *, clip: str = "", y: int | None = None, x: int | None = None,
+                   points: int = 4) -> Figure:
+    """Chapter 7: LBP-TOP's three planes through a grey (T, H, W) clip (top: the XY frame in the
+    middle of the clip, with the row ``y`` and the column ``x`` marked; the XT plane of row ``y``
+    and the YT plane of column ``x`` over time) and the codes of each plane at that frame
+    (bottom; ``codes``: ``handcrafted.plane_codes(volume)``, each (T', H - 2, W - 2), the T'
+    frames that have all their time neighbours, centred in the clip). ``y``, ``x``: the middle
+    row and column unless given; ``points``: neighbours per plane (codes 0..2^points - 1)."""
+    volume = np.asarray(volume)
+    T, H, W = volume.shape
+    y = H // 2 if y is None else int(y)
+    x = W // 2 if x is None else int(x)
+    n = codes["xy"].shape[0]
+    k = n // 2  # the code frame in the middle of the ones that have all their time neighbours
+    t = (T - n) // 2 + k  # the clip frame it belongs to
+    fig, axes = plt.subplots(2, 3, figsize=_column(5.6), layout="constrained")
+    xy, xt, yt = axes[0]
+    xy.imshow(volume[t], cmap="gray", vmin=0, vmax=255)
+    xy.axhline(y, color=ROW_COLOUR, lw=1.2)
+    xy.axvline(x, color=COLUMN_COLOUR, lw=1.2)
+    xy.set_title(f"XY: frame {t + 1} of {T}")
+    xt.imshow(volume[:, y, :], cmap="gray", vmin=0, vmax=255, aspect="auto", extent=(-0.5, W - 0.5, T + 0.5, 0.5))
+    xt.set(xlabel="x (px)", ylabel="frame t")
+    xt.set_title(f"XT: row y = {y} (orange)", color=ROW_COLOUR)
+    yt.imshow(volume[:, :, x].T, cmap="gray", vmin=0, vmax=255, aspect="auto", extent=(0.5, T + 0.5, H - 0.5, -0.5))
+    yt.set(xlabel="frame t", ylabel="y (px)")
+    yt.set_title(f"YT: column x = {x} (green)", color=COLUMN_COLOUR)
+    for ax in (xt, yt):
+        ax.tick_params(labelsize=MIN_FONT_PT)
+    xy.set_xticks([])
+    xy.set_yticks([])
+    top = 2 ** int(points) - 1
+    for ax, plane, what in zip(axes[1], ("xy", "xt", "yt"), ("x and y", "x and t", "y and t")):
+        image = ax.imshow(codes[plane][k], cmap="viridis", vmin=0, vmax=top, interpolation="nearest")
+        ax.set_title(f"{plane.upper()} codes: {what} neighbours", fontsize=MIN_FONT_PT)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(image, ax=list(axes[1]), shrink=0.8, label=f"LBP code (0-{top})")
+    fig.suptitle(f"{source}: LBP-TOP of {clip}" if clip else f"{source}: LBP-TOP")
+    return fig
+
+
+@_styled
+def mdmo_directions(first, shown, regions, directions, source: str, *, clip: str = "", frame: str = "",
+                    arrow_px: float = 18.0) -> Figure:
+    """Chapter 7: MDMO on one frame of a clip. Left: the 36 regions (``regions``:
+    ``handcrafted.regions(h, w)``, (name, mask) pairs) over the first frame ``first``. Right:
+    the frame ``shown`` with each region's main direction (``directions``:
+    ``handcrafted.region_directions``, ``rho`` px, ``theta`` radians, image y down, centroids
+    ``x``, ``y``) as an arrow from its centroid, all scaled alike so that the longest is
+    ``arrow_px`` px; ``frame`` names the shown frame in the title."""
+    first, shown = np.asarray(first), np.asarray(shown)
+    fig, (left, right) = plt.subplots(1, 2, figsize=_column(5.0), layout="constrained")
+    label = np.full(first.shape[:2], -1)
+    for k, (_, mask) in enumerate(regions):
+        label[np.asarray(mask, bool)] = k
+    colours = plt.get_cmap("tab20")(np.arange(len(regions)) % 20)
+    overlay = np.zeros(first.shape[:2] + (4,))
+    overlay[label >= 0] = colours[label[label >= 0]]
+    overlay[label >= 0, 3] = 0.55
+    left.imshow(first, cmap="gray", vmin=0, vmax=255)
+    left.imshow(overlay)
+    left.set_title(f"{len(regions)} regions, a fixed template")
+    rho = directions["rho"].to_numpy(float)
+    theta = directions["theta"].to_numpy(float)
+    largest = float(rho.max()) if len(rho) else 0.0
+    scale = arrow_px / largest if largest > 0 else 1.0
+    right.imshow(shown, cmap="gray", vmin=0, vmax=255)
+    right.quiver(directions["x"], directions["y"], scale * rho * np.cos(theta), scale * rho * np.sin(theta),
+                 angles="xy", scale_units="xy", scale=1, color="#ffd92f", width=0.012, headwidth=3.5)
+    right.set_title("main direction per region" + (f"\n{frame}" if frame else ""))
+    note = (f"arrows \u00d7{scale:.1f}: the longest is {largest:.2f} px of flow" if largest > 0
+            else "no flow in any region")
+    right.text(0.5, -0.04, note, transform=right.transAxes, ha="center", va="top", fontsize=MIN_FONT_PT)
+    for ax in (left, right):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{source}: MDMO of {clip}" if clip else f"{source}: MDMO")
+    return fig

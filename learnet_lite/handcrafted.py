@@ -668,3 +668,57 @@ def classifier(method: str, seed: int = 0):
     if METHODS[method][1] == "elm":
         return ELM(hidden=ELM_HIDDEN, C=ELM_C, seed=seed)
     return SVC(**SVM, random_state=seed)
+
+
+# ------------------------------------------------------------------------------ MDMO, one flow at a time (chapter 7)
+
+def frame_position(n_frames: int, feature: str, frame: int) -> int:
+    """Where a clip's frame ``frame`` (0-based, of ``n_frames``) lands in the volume
+    :func:`clip_volume` gives for ``feature``: the position of the nearest frame it reads
+    (``mdmo``: of its evenly spaced frames; ``lbptop``: of its :data:`TIM_FRAMES` interpolated
+    ones). For the chapter's figures, e.g. the frame nearest the apex."""
+    _check_feature(feature)
+    if n_frames < 1 or not 0 <= frame < n_frames:
+        raise ValueError(f"frame_position: frame {frame} is not one of the clip's {n_frames} frames")
+    if feature == "lbptop":
+        times = np.linspace(0, n_frames - 1, TIM_FRAMES)
+    else:
+        read, lo, _, _ = _frame_plan(n_frames, feature)
+        times = read[lo]
+    return int(np.argmin(np.abs(times - frame)))
+
+
+def aligned_flow(volume: np.ndarray, frame: int) -> np.ndarray:
+    """The flow MDMO reads for one frame of a grey (T, H, W) clip: Farneback's flow
+    (:data:`FARNEBACK`) from the first frame to ``volume[frame]``, less the head's motion
+    fitted on the alignment patches (:func:`_align`) -> float32 (H, W, 2), (dx, dy) in px,
+    image y pointing down. :func:`mdmo` averages the regions' main directions of these
+    flows over the clip's frames."""
+    import cv2
+
+    v = _check_volume(volume, "aligned_flow", 2)
+    T, H, W = v.shape
+    if not 1 <= frame < T:
+        raise ValueError(f"aligned_flow: frame {frame}: expected 1..{T - 1} (the flow runs from frame 0)")
+    anchors, centres = _anchor_labels(H, W)
+    flow = cv2.calcOpticalFlowFarneback(v[0], v[frame], None, **FARNEBACK)
+    return _align(flow, anchors, centres).astype(np.float32)
+
+
+def region_directions(volume: np.ndarray, frame: int) -> pd.DataFrame:
+    """Each of MDMO's 36 regions (:func:`regions`) on one frame's flow (:func:`aligned_flow`):
+    its main direction (:func:`main_direction`, the mean vector of the fullest of
+    :data:`MDMO_BINS` direction bins) -> one row per region in Liu et al.'s order: ``region``
+    (name), ``rho`` (px, not normalised), ``theta`` (radians in [0, 2 pi), from +x towards +y,
+    image y down), ``x``, ``y`` (the region's centroid, px) and ``pixels``."""
+    flow = aligned_flow(volume, frame)
+    H, W = flow.shape[:2]
+    names, label = _region_labels(H, W)
+    rho, theta = _main_directions(flow, label, len(names))
+    yy, xx = np.nonzero(label >= 0)
+    lab = label[yy, xx]
+    pixels = np.bincount(lab, minlength=len(names))
+    return pd.DataFrame({"region": list(names), "rho": rho, "theta": theta,
+                         "x": np.bincount(lab, xx, minlength=len(names)) / pixels,
+                         "y": np.bincount(lab, yy, minlength=len(names)) / pixels, "pixels": pixels})
+

@@ -1486,7 +1486,7 @@ def styled_baselines(scores: pd.DataFrame, protocols=PROTOCOLS):
         out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [
             "–" if pd.isna(r[f"acc_{p}"]) else
             f"{r[f'acc_{p}']:.1f}<br><small>{interval_text(r[f'low_{p}'], r[f'high_{p}'], r[f'over_{p}'])}, "
-            f"{r[f'runs_{p}']}\u00a0runs</small>" for _, r in scores.iterrows()]
+            f"{r[f'runs_{p}']}\u00a0run{'s' if r[f'runs_{p}'] != 1 else ''}</small>" for _, r in scores.iterrows()]
     return out.style.hide(axis="index")
 
 
@@ -1503,7 +1503,7 @@ def baseline_numbers(scores: pd.DataFrame, majority: dict, protocol: str = "loso
     (``cells``) and how many score above their dataset's largest-class share (``above``;
     ``majority``: dataset -> share, :func:`majority_shares`), said in ``baseline_sentence``;
     the best method per dataset with its accuracy and that share (``best_sentence``)."""
-    label = f"{PROTOCOL_LABELS.get(protocol, protocol)} (`{protocol}`)"
+    label = PROTOCOL_LABELS.get(protocol, protocol)  # plain text: the sentences are glued as text
     acc = f"acc_{protocol}"
     runs = [c for c in scores.columns if c.startswith("runs_")] if not scores.empty else []
     n_records = int(sum(scores[c].sum() for c in runs))
@@ -1524,3 +1524,18 @@ def baseline_numbers(scores: pd.DataFrame, majority: dict, protocol: str = "loso
     return {"n_records": n_records, "cells": len(ran), "above": above, "baseline_sentence": sentence,
             "best_sentence": f"The best method per dataset under {label}: " + "; ".join(best) + "."}
 
+
+def handcrafted_settings() -> dict:
+    """The settings of :mod:`handcrafted` the baselines chapter cites, by glue key: the frame
+    size and clip length the features read, LBP-TOP's points, radii, codes, uniform bins and
+    blocks, MDMO's direction bins, frames and smallest divisor, the SVM's and the ELM's settings."""
+    from . import handcrafted as hc
+
+    rx, ry, rt = hc.LBP_RADII
+    rows, cols = hc.LBP_BLOCKS
+    return {"frame_size": "{} \u00d7 {}".format(*hc.FRAME_SIZE), "tim_frames": hc.TIM_FRAMES,
+            "lbp_points": hc.LBP_POINTS, "lbp_codes": 2 ** hc.LBP_POINTS, "lbp_bins": hc.LBP_BINS,
+            "lbp_rx": rx, "lbp_ry": ry, "lbp_rt": rt, "lbp_blocks": f"{rows} \u00d7 {cols}",
+            "lbp_n_blocks": rows * cols,
+            "mdmo_bins": hc.MDMO_BINS, "mdmo_frames": hc.MDMO_FRAMES, "mdmo_min_rho": hc.MDMO_MIN_RHO,
+            "svm": f"{hc.SVM['kernel']} kernel, C = {hc.SVM['C']:g}", "elm_hidden": hc.ELM_HIDDEN, "elm_c": hc.ELM_C}

@@ -375,3 +375,45 @@ def test_failures_say_what_is_wrong_not_the_answer():
     assert "56,272" not in text and "55,272" not in text
     text = failure(ex.check_leak_probability, lambda k, p: 0.5)
     assert "measures a" in text and "measures 0." not in text
+
+
+# ---- chapter 7 (the handcrafted baselines) ----------------------------------------------
+
+
+def elm_output(H, T, C):
+    H, T = np.asarray(H, dtype=float), np.asarray(T, dtype=float)
+    return H.T @ np.linalg.solve(np.eye(len(H)) / C + H @ H.T, T)
+
+
+def test_elm_output(capsys):
+    accepts(ex.check_elm_output, elm_output, capsys=capsys)
+    # the other form, (I/C + HᵀH)⁻¹HᵀT, is the same β
+    accepts(ex.check_elm_output, lambda H, T, C: np.linalg.solve(np.eye(H.shape[1]) / C + H.T @ H, H.T @ T))
+    accepts(ex.check_elm_output, lambda H, T, C: elm_output(H, T, C).astype(np.float32))  # float32 is fine
+    rejects(ex.check_elm_output, lambda H, T, C: elm_output(H, T, C).T, match="one row per hidden node")
+    rejects(ex.check_elm_output, lambda H, T, C: np.linalg.pinv(H) @ T, match="unregularised least-squares")
+    rejects(ex.check_elm_output, lambda H, T, C: H.T @ np.linalg.solve(C * np.eye(len(H)) + H @ H.T, T),
+            match="C = 100, you added C·I")  # C = 1 cannot tell C·I from I/C: the second case does
+    rejects(ex.check_elm_output, lambda H, T, C: H.T @ (np.eye(len(H)) / C + H @ H.T) @ T,
+            match="instead of by its inverse")
+    rejects(ex.check_elm_output, lambda H, T, C: np.linalg.solve(np.eye(len(H)) / C + H @ H.T, T),
+            match="one row per clip.*leading Hᵀ")
+    rejects(ex.check_elm_output, lambda H, T, C: H.T @ np.linalg.solve(np.eye(H.shape[1]) / C + H.T @ H, T),
+            match="raised ValueError.*H Hᵀ is 4×4")
+    rejects(ex.check_elm_output, lambda H, T, C: 1.01 * elm_output(H, T, C), match="differs from the expected one")
+    rejects(ex.check_elm_output, np.zeros((5, 3)), match="expected a function")
+
+
+def test_elm_output_stub_fails_with_its_own_message_and_checks_print_no_answer():
+    def stub(H, T, C):
+        raise NotImplementedError("Exercise “The ELM's output layer by hand”: solve for beta and return it")
+
+    with pytest.raises(NotImplementedError, match="Exercise “The ELM's output layer by hand”"):
+        ex.check_elm_output(stub)
+    text = printed(ex.check_elm_output, elm_output)
+    assert text.startswith("✓ ") and ": correct — " in text
+    betas = [want for *_, want, _ in ex._elm_cases()]
+    assert not [b for b in betas if f"{b.flat[0]:.3g}" in text or f"{b.flat[0]:.4f}" in text]
+    # a failure quotes neither the expected β nor its largest entry
+    text = failure(ex.check_elm_output, lambda H, T, C: 1.01 * elm_output(H, T, C))
+    assert f"{betas[0].flat[0]:.4g}" not in text and f"{np.abs(betas[0]).max():.4g}" not in text

@@ -375,3 +375,47 @@ def test_features_without_cache_and_errors(clip_table, tmp_path):
         hc.features(clip_table.iloc[:0], "mdmo", cache_dir=None)
     with pytest.raises(ValueError, match="feature 'hog': expected one of lbptop, mdmo"):
         hc.features(clip_table, "hog", cache_dir=None)
+
+
+# ---------------------------------------------------------------------------- one flow at a time (chapter 7)
+
+
+def test_frame_position_finds_the_read_frame_nearest_a_clip_frame():
+    # MDMO reads 10 evenly spaced frames of 42: 0, 5, 9, 14, 18, 23, 27, 32, 36, 41
+    read, lo, _, _ = hc._frame_plan(42, "mdmo")
+    assert read[lo].tolist() == [0, 5, 9, 14, 18, 23, 27, 32, 36, 41]
+    assert [hc.frame_position(42, "mdmo", f) for f in (0, 19, 21, 41)] == [0, 4, 5, 9]
+    # LBP-TOP's 10 interpolated frames of 42 sit at 0, 4.56, 9.11, ..., 41
+    assert [hc.frame_position(42, "lbptop", f) for f in (0, 5, 19, 41)] == [0, 1, 4, 9]
+    assert hc.frame_position(3, "mdmo", 2) == 2 and hc.frame_position(1, "mdmo", 0) == 0
+    with pytest.raises(ValueError, match="not one of the clip's 42 frames"):
+        hc.frame_position(42, "mdmo", 42)
+    with pytest.raises(ValueError, match="expected one of lbptop, mdmo"):
+        hc.frame_position(42, "hog", 0)
+
+
+def test_region_directions_find_a_translation_in_one_region():
+    h, w = hc.FRAME_SIZE
+    base = texture(h, w, seed=3)
+    regs = hc.regions(h, w)
+    mask = dict(regs)["left mouth corner"]
+    moved = base.copy()
+    moved[mask] = np.roll(base, 2, axis=0)[mask]  # the region's skin moves down 2 px
+    volume = np.stack([base, moved, base])
+    table = hc.region_directions(volume, 1)
+    assert list(table.columns) == ["region", "rho", "theta", "x", "y", "pixels"]
+    assert table["region"].tolist() == [n for n, _ in regs]
+    row = table.set_index("region").loc["left mouth corner"]
+    assert table["rho"].idxmax() == table.index[table["region"] == "left mouth corner"][0]
+    assert 1.0 < row["rho"] <= 2.2  # 2 px, less what Farneback's window smooths over the region's edges
+    assert circular_gap(row["theta"], np.pi / 2) < 0.2  # down: +y in the image
+    ys, xs = np.nonzero(mask)
+    assert (row["x"], row["y"], row["pixels"]) == (pytest.approx(xs.mean()), pytest.approx(ys.mean()), mask.sum())
+    # the region's flow here is one of the flows mdmo averages: the same main direction
+    flow = hc.aligned_flow(volume, 1)
+    assert flow.shape == (h, w, 2) and flow.dtype == np.float32
+    assert hc.main_direction(flow, mask)[0] == pytest.approx(row["rho"], rel=1e-5)
+    # frame 2 is the first frame again: nothing moves
+    assert hc.region_directions(volume, 2)["rho"].max() < 0.2
+    with pytest.raises(ValueError, match=r"frame 0: expected 1\.\.2"):
+        hc.aligned_flow(volume, 0)

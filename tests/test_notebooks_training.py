@@ -96,8 +96,8 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     # handcrafted methods (which the baselines chapter runs) among them
     import re
 
-    command = re.search(r"learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models ([a-z0-9 -]+?)"
-                        r" --protocols", text)
+    command = re.search(r"learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq "
+                        r"--models ([a-z0-9 -]+?) --protocols", text)
     assert command and {"lbptop-svm", "lbptop-elm", "mdmo-svm", "vgg16", "vgg19", "resnet18"} <= set(
         command.group(1).split())
     assert "LBP-TOP-SVM: [6] Zhao" in text and "not in this profile" in text   # VGG/ResNet: the paper profile's
