@@ -785,15 +785,16 @@ def interval_text(low, high, over=None) -> str:
 
 def _ours_cell(row: pd.Series, protocol: str, gpu: bool, profile_models=None) -> str:
     """One protocol's cell of ours, two lines: "76.6 (−8.6)" (accuracy, and ours minus the
-    published number) over "[70.2, 82.9] by subject, 5 runs" (the 95 % interval, what it
-    resamples, the runs behind it); "missing: <what>" where a run is missing, "not in this
+    published number) over "[70.2, 82.9], 5 runs" (the 95 % interval and the runs behind it;
+    what it resamples, the notes under the table say, :func:`beside_paper_notes`); "missing:
+    <what>" where a run is missing, "not in this
     profile" where the profile's ``models`` (``profile_models``) leave the method out (VGG and
     ResNet at book size: a GPU's work, the ``paper`` profile's); "–" where we do not run the
     method (CNN-LSTN)."""
     acc = row[f"acc_{protocol}"]
     if not pd.isna(acc):
         runs = int(row[f"runs_{protocol}"])
-        interval = interval_text(row[f"low_{protocol}"], row[f"high_{protocol}"], row[f"over_{protocol}"])
+        interval = interval_text(row[f"low_{protocol}"], row[f"high_{protocol}"])  # what it resamples: the notes
         return (f"{acc:.1f}\u00a0({signed(row[f'diff_{protocol}'], '{:+.1f}')})<br>"
                 f"<small>{interval}, {runs}\u00a0run{'s' if runs != 1 else ''}</small>")
     fill = str(row.get("fill") or "")
@@ -801,7 +802,7 @@ def _ours_cell(row: pd.Series, protocol: str, gpu: bool, profile_models=None) ->
         return "–"
     if fill.startswith("not run: "):  # our records of the dataset have another class count
         return f"missing: {int(row['classes'])}-class run"
-    if gpu:
+    if gpu and row["our_model"] not in profiles.HANDCRAFTED:  # the handcrafted methods need no GPU
         return "missing: GPU run"
     return "not in this profile" if profile_models is not None and row["our_model"] not in profile_models else \
         "missing: run"
@@ -825,14 +826,26 @@ def styled_beside_paper(table: pd.DataFrame, profile_name: str | None = None):
     return out.style.hide(axis="index")
 
 
+def _resampled_note(table: pd.DataFrame) -> str:
+    """What the intervals of a table's cells resample, per protocol, from its ``over_<p>`` columns."""
+    said = []
+    for p in PROTOCOLS:
+        col = table.get(f"over_{p}")
+        kinds = sorted({str(v) for v in col.dropna()}) if col is not None else []
+        if kinds:
+            said.append(f"{PROTOCOL_LABELS[p]}: " + " or ".join(INTERVAL_OVER.get(k, k).removeprefix("by ")
+                                                                for k in kinds))
+    return ("The intervals resample " + "; ".join(said) + " (results.units; none from fewer than "
+            f"{results.MIN_UNITS})." if said else "")
+
+
 def beside_paper_notes(table: pd.DataFrame) -> str:
     """The notes under a :func:`styled_beside_paper` table (Markdown): how to read our cells,
     and whom each quoted row (marked *) quotes ("LBP-TOP-SVM, quoted: [6] Zhao ...")."""
     names = ", ".join(f"{PROTOCOL_LABELS[p]} = `{p}`" for p in PROTOCOLS)
     lines = [f"Ours ({names}): accuracy (the mean over repeats of each repeat's folds pooled), in brackets ours "
-             "minus the published one; under it the 95 % bootstrap interval and what it resamples: the test "
-             "subjects (LOSO, k-fold, a single random split) or the repeats (random splits repeated), and the "
-             "runs (folds x repeats) behind the cell."]
+             "minus the published one; under it the 95 % bootstrap interval and the runs (folds x repeats) behind "
+             "the cell. " + _resampled_note(table)]
     q = table[table["quoted"].astype(bool)]
     if len(q):
         ran = q[q["model"].fillna("").astype(str) != ""]
@@ -855,7 +868,7 @@ def styled_scores(table: pd.DataFrame):
     out = _key_columns(ran, quoted_mark=False)
     out["UF1, LOSO"] = ran["uf1_loso"].map(lambda v: f"{v:.3f}")
     out["UAR, LOSO"] = ran["uar_loso"].map(lambda v: f"{v:.3f}")
-    out["runs"] = ran["repeats_loso"].astype(int)
+    out["runs"] = ran["runs_loso"].astype(int)
     return out.style.hide(axis="index")
 
 
@@ -863,6 +876,8 @@ def fill_all_command(table: pd.DataFrame, profile_name: str) -> str | None:
     """One command that fills every cell of a :func:`paper_table` not run (``reproduce`` skips
     what is recorded; ``--device cuda`` for the ``paper`` profile), or None when all ran."""
     missing = table[table["fill"].fillna("").astype(str).str.startswith("learnet-lite")]
+    if profile_name in profiles.PROFILES:  # the methods the profile leaves out are another profile's cells
+        missing = missing[missing["our_model"].isin(profiles.load(profile_name).models)]
     if missing.empty:
         return None
     protocols = [p for p in PROTOCOLS if missing[f"acc_{p}"].isna().any()]

@@ -93,6 +93,10 @@ def open_page(browser, path: Path, **page_options):
     remote = []
     page.on("request", lambda r: remote.append(r.url)
             if not r.url.startswith(("file:", "data:", "blob:", "about:")) else None)
+    page.console_problems = []  # what the page's scripts logged as errors or warnings
+    page.on("console", lambda m: page.console_problems.append(f"{m.type}: {m.text}")
+            if m.type in ("error", "warning") else None)
+    page.on("pageerror", lambda e: page.console_problems.append(f"uncaught: {e}"))
     page.goto(path.as_uri(), wait_until="load")
     page.wait_for_function("window.MathJax === undefined"
                            " || (window.MathJax.startup && window.MathJax.startup.promise !== undefined)")
@@ -120,6 +124,7 @@ def test_page_reads_right_in_a_browser(built_book, browser, entry):
                                  ".filter(e => !e.querySelector('mjx-container')).length")
         assert raw_math == 0, f"{raw_math} math element(s) were not typeset by MathJax"
         assert remote == [], f"the page fetched from the network: {remote}"
+        assert page.console_problems == [], f"the page logged to the console: {page.console_problems}"
     finally:
         page.close()
 

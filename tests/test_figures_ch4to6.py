@@ -186,6 +186,9 @@ def test_styled_table_and_the_command_that_fills_it(folder):
     command = tables.fill_all_command(t3, "smoke")
     assert command.startswith("learnet-lite reproduce --profile smoke --datasets casme casme2 casme_sq --models ")
     assert "lbptop-svm" in command and "mdmo-svm" in command   # the quoted rows we run are filled too
+    assert "vgg16" not in command   # not the smoke profile's: the paper profile's cells
+    paper_rows = tables.styled_beside_paper(t3, "paper").data.set_index("method")
+    assert (paper_rows.loc["MDMO-SVM\u00a0*", "ours, LOSO (%)"] == "missing: run").all()   # no GPU needed
     assert command.endswith("--protocols paper paper-leaky loso kfold")
     assert tables.fill_all_command(t3, "paper").endswith(" --device cuda")
     assert tables.fill_all_command(t3[t3.method == "CNN-LSTN"], "smoke") is None

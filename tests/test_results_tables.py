@@ -142,7 +142,8 @@ def test_cells_carry_intervals_and_handcrafted_rows_read_their_own_records(tmp_p
     assert learnet.low_loso < learnet.acc_loso < learnet.high_loso <= 100
     shown = tables.styled_beside_paper(t.reset_index()).data.set_index(["method", "dataset"])
     cell = shown.loc[("LEARNet", "casme2"), "ours, LOSO (%)"]
-    assert cell.startswith("83.3\u00a0(+6.8)<br><small>[") and cell.endswith("by subject, 6\u00a0runs</small>")
+    assert cell.startswith("83.3\u00a0(+6.8)<br><small>[") and cell.endswith("], 6\u00a0runs</small>")
+    assert "The intervals resample LOSO: subject" in tables.beside_paper_notes(t.reset_index())
     # paired: LEARNet is right on one clip more than LBP-TOP-SVM in every subject: +50 points, no spread
     paired = tables.paired_table(records, "smoke", "bilen")
     row = paired.set_index("rival").loc["lbptop-svm"]
