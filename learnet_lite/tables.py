@@ -1124,6 +1124,32 @@ def page_settings(settings, datasets=None) -> str:
             + f"; {folds}.")
 
 
+def chapter_settings(settings, chapter: int) -> str:
+    """The "Settings of this page" sentence of chapters 1-3, which train no grid: the profile,
+    the data they read (CASME II's, licensed or its twin at the profile's amplitude) and the
+    settings of the chapter itself, beside the paper's where it states one."""
+    names = list(settings.datasets) if chapter == 2 else ["casme2"]   # chapter 2 reads them all
+    twins = [d for d in names if not profiles.dataset_folder(d)[1]]
+    if chapter == 2:
+        data = data_source(names)
+    else:
+        data = "the synthetic twin of CASME II" if twins else "the licensed CASME II release"
+    if twins:
+        data += (f" (action units moving by {settings.twin_amplitude:g} px at their apex"
+                 + (f"; {settings.twin_scale:g} of each release's clips" if settings.twin_scale < 1 else "") + ")")
+    paper_ = profiles.Profile(name="paper")
+    own = {1: f"exact rank pooling (Eq. 2) on frames downsampled to at most {settings.exact_max_side} px",
+           2: (f"{settings.data_subjects} faces shown; the amplitude dial at "
+               f"{', '.join(f'{a:g}' for a in settings.data_dial)} px; the frame-against-motion check on "
+               f"{settings.data_honesty_subjects} subjects"),
+           3: (f"the brief training run of Figs. 3-6: {settings.model_epochs} epochs"
+               + _beside_paper(settings.model_epochs, paper_.model_epochs, "model_epochs")
+               + f", batch {settings.batch_size}, learning rate {settings.lr:g}, momentum {settings.momentum:g}")}
+    if chapter not in own:
+        raise ValueError(f"chapter {chapter}: chapter_settings covers chapters 1-3 (the others: page_settings)")
+    return f"profile {settings.name}; data: {data}; {own[chapter]}."
+
+
 def book_leak_sentence(numbers: dict, settings, gain: pd.DataFrame, dataset: str, model: str) -> str:
     """The protocols chapter's sentence on its own runs (``numbers``: :func:`score_numbers`):
     whether ``paper-leaky`` scored above ``paper`` at ``settings``, beside the ``paper``
@@ -1326,12 +1352,12 @@ def styled_paired(frame: pd.DataFrame, model: str = "learnet"):
     out = pd.DataFrame({
         "protocol": frame["protocol"].map(PROTOCOL_LABELS), "dataset": frame["dataset"],
         "rival": frame["rival"].map(lambda m: METHOD_NAMES.get(m, m)),
-        f"{name} − rival, ours (points)": [f"{d:+.1f}" for d in frame["difference"]],
+        f"{name} − rival, ours (points)": [signed(d, "{:+.1f}") for d in frame["difference"]],
         "95 % interval": [interval_text(lo, hi, over) for lo, hi, over in zip(frame["low"], frame["high"],
                                                                             frame["over"])],
         "verdict": [verdict(lo, hi) for lo, hi in zip(frame["low"], frame["high"])],
         "runs": frame["runs"].astype(int),
-        "paper's tables": frame["paper_margin"].map(lambda v: "–" if pd.isna(v) else f"{v:+.2f}"),
+        "paper's tables": frame["paper_margin"].map(lambda v: "–" if pd.isna(v) else signed(v, "{:+.2f}")),
         "paper's text": frame["claimed"].map(lambda v: "–" if pd.isna(v) else f"+{v:.2f}"),
     })
     return out.style.hide(axis="index")
@@ -1366,7 +1392,7 @@ def styled_vgg(frame: pd.DataFrame):
         "largest class (Table II)": [f"{c} {n}/{t}" for c, n, t in zip(frame["largest_class"], frame["largest_clips"],
                                                                       frame["clips"])],
         "its share (%)": frame["largest_share"].map(lambda v: f"{v:.2f}"),
-        "published − share": frame["difference"].map(lambda v: f"{v:+.2f}"),
+        "published − share": frame["difference"].map(lambda v: signed(round(v, 2) + 0.0, "{:+.2f}")),
         "same number as": frame["same_as"].replace("", "–"),
     })
     return out.style.hide(axis="index")
@@ -1392,12 +1418,17 @@ def _pairs_sentence(pairs: pd.DataFrame, what: str, data: str) -> str:
     if pairs.empty:
         return f"No records of LEARNet and {what} on the same splits in this build."
     v = _verdicts(pairs)
-    each = "; ".join(f"{METHOD_NAMES.get(r.rival, r.rival)} on {r.dataset} ({PROTOCOL_LABELS[r.protocol]}): "
-                     f"{r.difference:+.1f} {interval_text(r.low, r.high)}" for r in pairs.itertuples())
     few = f", {v['one unit: no interval']} with too few units for an interval" if v["one unit: no interval"] else ""
-    return (f"On the {data}, LEARNet against {what} on the same splits, in {len(pairs)} comparisons: ahead in "
+    text = (f"On the {data}, LEARNet against {what} on the same splits, in {len(pairs)} comparisons: ahead in "
             f"{v['ahead']} (the whole 95 % interval above 0), behind in {v['behind']}, not resolved in "
-            f"{v['not resolved']}{few}. Each, in points: {each}.")
+            f"{v['not resolved']}{few}.")
+    for word in ("ahead", "behind"):
+        rows = [r for r in pairs.itertuples() if verdict(r.low, r.high) == word]
+        if rows:
+            text += (f" {word.capitalize()}: " + "; ".join(
+                f"{METHOD_NAMES.get(r.rival, r.rival)} on {r.dataset} ({PROTOCOL_LABELS[r.protocol]}), "
+                f"{signed(r.difference, '{:+.1f}')} points" for r in rows) + ".")
+    return text
 
 
 def evidence(found: ResultRecords) -> dict:

@@ -215,3 +215,18 @@ def test_fig6_stem_responses(trained):
     fig = figures.fig6_stem_responses(x[0], maps["happiness"]["stem"][0], SOURCE)
     assert len(fig.axes) == 4 * 5 and titled(fig) and fig._suptitle.get_text().startswith("Fig. 6")  # four to a row
     assert fig.axes[-1].get_title() == "ch 15"
+
+
+def test_chapters_one_to_three_state_their_settings():
+    from learnet_lite import profiles, tables
+
+    book, smoke = profiles.load("book"), profiles.load("smoke")
+    one = tables.chapter_settings(book, 1)
+    assert one.startswith("profile book; data: ") and f"at most {book.exact_max_side} px" in one
+    assert f"{book.twin_amplitude:g} px at their apex" in one or "licensed" in one
+    assert f"{smoke.data_subjects} faces shown" in tables.chapter_settings(smoke, 2)
+    three = tables.chapter_settings(book, 3)
+    assert f"{book.model_epochs} epochs (the paper: 100, Sec. IV)" in three
+    assert "(the paper" not in tables.chapter_settings(profiles.load("paper"), 3)   # the paper's own: nothing beside
+    with pytest.raises(ValueError, match="chapters 1-3"):
+        tables.chapter_settings(book, 4)
