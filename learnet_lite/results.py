@@ -339,7 +339,9 @@ def git_state() -> dict:
                               timeout=20, check=True).stdout.strip()
 
     try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+        # records being written (data/results) are no change to the code that makes them
+        return {"commit": git("rev-parse", "HEAD"),
+                "dirty": bool(git("status", "--porcelain", "--", ".", ":(exclude)data/results"))}
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
 
