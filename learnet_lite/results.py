@@ -300,6 +300,11 @@ def _paired(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> dict:
     both = runs_a.merge(runs_b, on=key, suffixes=("_a", "_b"))
     if both.empty:
         raise ValueError("paired: the two methods have no run on the same seed and fold")
+    if "data_fingerprint" in runs_a and "data_fingerprint" in runs_b:  # the same splits of the same data
+        prints = {side: set(map(str, frame["data_fingerprint"])) for side, frame in (("a", runs_a), ("b", runs_b))}
+        if prints["a"] != prints["b"] or len(prints["a"]) > 1:
+            raise ValueError(f"paired: the two methods' records were made on other data (fingerprints "
+                             f"{sorted(prints['a'])} and {sorted(prints['b'])}): not the same splits")
     a = runs_a.set_index(key).loc[list(zip(both["seed"], both["fold"]))].reset_index()
     b = runs_b.set_index(key).loc[list(zip(both["seed"], both["fold"]))].reset_index()
     protocol = str(a["protocol"].iloc[0])

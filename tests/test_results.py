@@ -267,3 +267,8 @@ def test_paired_refuses_runs_of_other_splits(tmp_path):
     c = results.write(per_image_run("vgg16", 1, 0, ["A", "A"], [d, h], [d, d]), tmp_path)
     with pytest.raises(ValueError, match="no run on the same seed and fold"):
         results.paired(results.read_records([a]), results.read_records([c]))
+    other = per_image_run("mdmo-svm", 0, 0, ["A", "A"], [d, h], [d, d])
+    other["extra"]["data"] = {"fingerprint": {"sha256": "made-on-other-twins"}}
+    other = results.write(other, tmp_path)
+    with pytest.raises(ValueError, match="made on other data"):
+        results.paired(results.read_records([a]), results.read_records([other]))
