@@ -107,11 +107,19 @@ def style_left_out(gone: pd.DataFrame):
 
 def show_data_used(tables: dict) -> None:
     """Display a chapter's "data used" section (:func:`data_used` and :func:`table2`, per
-    class beside Table II), and every clip left out with the reason."""
+    class beside Table II: across the page for one dataset, down it for several, so that the
+    table fits), and every clip left out with the reason."""
     from IPython.display import display
 
     used, gone = data_used(tables)
-    display(style_data_used(used), table2(tables).T.droplevel(0))
+    per_class = table2(tables)
+    if len(tables) == 1:   # one dataset: its classes across the page
+        per_class = per_class.T.droplevel(0)
+    else:                  # several: their classes down the page, one column per dataset
+        per_class = pd.DataFrame({f"{d}: ours / Table II": [f"{o} / {p}" for o, p in
+                                                            zip(per_class[(d, "ours")], per_class[(d, "paper")])]
+                                  for d in tables}, index=per_class.index)
+    display(style_data_used(used), per_class)
     if len(gone):
         display(style_left_out(gone))
     else:
@@ -762,6 +770,7 @@ def table_numbers(t3: pd.DataFrame, t4: pd.DataFrame) -> dict:
 PROTOCOL_LABELS = {"paper": "random split", "paper-leaky": "leaky split", "loso": "LOSO", "kfold": "k-fold"}
 INTERVAL_OVER = {"test subjects": "by subject", "repeats": "by repeat", "folds": "by fold"}  # results.units
 QUOTED_MARK = "\u00a0*"  # after a quoted method's name; the note under the table says who it quotes
+OTHER_DATA_MARK = "\u00a0†"  # after a dataset whose records of ours were not all made on the data this build reads
 
 
 def _key_columns(table: pd.DataFrame, quoted_mark: bool = True) -> pd.DataFrame:
@@ -813,16 +822,17 @@ def styled_beside_paper(table: pd.DataFrame, profile_name: str | None = None):
     published accuracy (percent, 1 decimal) and, per protocol, ours (:func:`_ours_cell`: the
     accuracy and its signed difference from the published one, its 95 % interval and runs) or
     "missing: <what>" where a run is missing ("GPU run" for the ``paper`` profile); whether
-    ours were made on the data now in use (``data``). Quoted rows are marked * (the notes
-    under it, :func:`beside_paper_notes`); UF1 and UAR are a table of their own
-    (:func:`styled_scores`) -> a pandas ``Styler``."""
+    ours were made on the data now in use (a dataset marked †, where not: the notes say how
+    many records). Quoted rows are marked * (the notes under it, :func:`beside_paper_notes`);
+    UF1 and UAR are a table of their own (:func:`styled_scores`) -> a pandas ``Styler``."""
     gpu = profile_name == "paper"
     models = profiles.load(profile_name).models if profile_name in profiles.PROFILES else None
     out = _key_columns(table)
     out["published (%)"] = table["accuracy"].map(lambda v: f"{float(v):.1f}")
     for p in PROTOCOLS:
         out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [_ours_cell(r, p, gpu, models) for _, r in table.iterrows()]
-    out["data"] = table["data"].fillna("–")  # our numbers made on the data this build reads, or not
+    other = table["data"].fillna("").astype(str).str.startswith("other")
+    out["dataset"] = out["dataset"].where(~other.to_numpy(), out["dataset"] + OTHER_DATA_MARK)   # the notes say
     return out.style.hide(axis="index")
 
 
@@ -846,6 +856,16 @@ def beside_paper_notes(table: pd.DataFrame) -> str:
     lines = [f"Ours ({names}): accuracy (the mean over repeats of each repeat's folds pooled), in brackets ours "
              "minus the published one; under it the 95 % bootstrap interval and the runs (folds x repeats) behind "
              "the cell. " + _resampled_note(table)]
+    data = table["data"].fillna("").astype(str) if "data" in table else pd.Series([], dtype=str)
+    other = table[data.str.startswith("other")]
+    if len(other):
+        lines.append("† Not all of the row's records of ours were made on the data this build reads (their data "
+                     "fingerprint differs, or they predate fingerprints): "
+                     + "; ".join(f"{m} on {d}, {x.replace('other ', '')} records" for m, d, x in
+                                 zip(other["method"], other["dataset"], other["data"])) + ".")
+    elif data.eq("current").any():
+        lines.append("Every record of ours in this table was made on the data this build reads (by its data "
+                     "fingerprint).")
     q = table[table["quoted"].astype(bool)]
     if len(q):
         ran = q[q["model"].fillna("").astype(str) != ""]

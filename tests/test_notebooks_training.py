@@ -70,6 +70,7 @@ def test_protocols_chapter_counts_leaks_and_compares(run_notebook, records):
     from learnet_lite import results
 
     recs = results.load_records(results.RESULTS_DIR / "paper")
+    recs = recs[recs["variant"] == SMOKE.variant]   # the networks' GPU runs (the handcrafted ones: variant frames)
     both = recs.groupby(["dataset", "model", "seed"])["protocol"].agg(set).map({"paper", "paper-leaky"}.issubset)
     if both.any():
         assert g["gpu_sentence"].startswith(f"Over the {int(both.sum())} repeats run under both protocols")
@@ -119,9 +120,9 @@ def test_results_chapter_tables_from_the_records(run_notebook, records):
     assert bare <= g["n_other_data"] <= len(gpu)
     t3_shown = [_shown(c) for c in nb.cells
                 if c.cell_type == "code" and c.source.strip() == "tables.show_beside_paper(t3, settings.name)"][0]
-    assert ">current<" in t3_shown and ">other " not in t3_shown
+    assert "made on the data this build reads" in t3_shown and "\u00a0†<" not in t3_shown
     if bare and not cell.empty:
-        assert ">other " in gpu_tables[0]
+        assert "\u00a0†<" in gpu_tables[0] and "Not all of the row's records" in gpu_tables[0]
 
 
 def test_training_and_results_chapters_on_the_two_class_smic(run_notebook, tmp_path):

@@ -72,7 +72,7 @@ def test_tables_as_shown_read_ours_beside_the_published(records):
     shown = tables.styled_beside_paper(t).data
     assert list(shown.columns) == ["method", "dataset", "subset", "classes", "published (%)",
                                    "ours, random split (%)", "ours, leaky split (%)", "ours, LOSO (%)",
-                                   "ours, k-fold (%)", "data"]
+                                   "ours, k-fold (%)"]
     five = shown[(shown.method == "LEARNet") & (shown.classes == 5)].iloc[0]
     # one split of 2 test clips, without per-image predictions: one fold, so no interval
     assert five["published (%)"] == "81.6"
