@@ -773,14 +773,15 @@ QUOTED_MARK = "\u00a0*"  # after a quoted method's name; the note under the tabl
 OTHER_DATA_MARK = "\u00a0†"  # after a dataset whose records of ours were not all made on the data this build reads
 
 
-def _key_columns(table: pd.DataFrame, quoted_mark: bool = True) -> pd.DataFrame:
+def _key_columns(table: pd.DataFrame, quoted_mark: bool = True, classes: bool = True) -> pd.DataFrame:
     method = table["method"].astype(str)
     if quoted_mark:
         method = method.where(~table["quoted"].astype(bool), method + QUOTED_MARK)
     out = pd.DataFrame({"method": method, "dataset": table["dataset"]})
     if "subset" in table:
         out["subset"] = table["subset"]
-    out["classes"] = table["classes"]
+    if classes:
+        out["classes"] = table["classes"]
     return out
 
 
@@ -827,7 +828,7 @@ def styled_beside_paper(table: pd.DataFrame, profile_name: str | None = None):
     UF1 and UAR are a table of their own (:func:`styled_scores`) -> a pandas ``Styler``."""
     gpu = profile_name == "paper"
     models = profiles.load(profile_name).models if profile_name in profiles.PROFILES else None
-    out = _key_columns(table)
+    out = _key_columns(table, classes=False)   # a dataset's classes: the notes (and the UF1/UAR table)
     out["published (%)"] = table["accuracy"].map(lambda v: f"{float(v):.1f}")
     for p in PROTOCOLS:
         out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [_ours_cell(r, p, gpu, models) for _, r in table.iterrows()]
@@ -855,7 +856,9 @@ def beside_paper_notes(table: pd.DataFrame) -> str:
     names = ", ".join(f"{PROTOCOL_LABELS[p]} = `{p}`" for p in PROTOCOLS)
     lines = [f"Ours ({names}): accuracy (the mean over repeats of each repeat's folds pooled), in brackets ours "
              "minus the published one; under it the 95 % bootstrap interval and the runs (folds x repeats) behind "
-             "the cell. " + _resampled_note(table)]
+             "the cell. " + _resampled_note(table)
+             + " Classes: " + ", ".join(f"{d} {int(k)}" for d, k in
+                                        dict.fromkeys(zip(table["dataset"], table["classes"]))) + "."]
     data = table["data"].fillna("").astype(str) if "data" in table else pd.Series([], dtype=str)
     other = table[data.str.startswith("other")]
     if len(other):
