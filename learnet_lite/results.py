@@ -31,8 +31,10 @@ IDENTITY = ("dataset", "protocol", "model", "profile", "variant", "seed", "fold"
 GROUP = ("dataset", "protocol", "model", "profile", "variant")
 TIME_KEYS = ("wall_time_s", "created", "train_images_per_s")  # the only fields two identical CPU runs may differ in
 SCHEMA = 1
-# per test image, in the records' extra (experiment._record): clip, subject, true and predicted class
-PER_IMAGE = ("test_clips", "test_subjects", "test_true", "test_pred")
+# per test image, in the records' extra (experiment._record): clip, subject, true and predicted class -> the
+# columns of load_records (named apart from sizes' counts such as test_clips)
+PER_IMAGE = {"test_clips": "image_clip", "test_subjects": "image_subject", "test_true": "image_true",
+             "test_pred": "image_pred"}
 # fewest units an interval is drawn from: a percentile bootstrap over 2-4 repeats is their range, not an interval
 MIN_UNITS = 5
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -123,7 +125,7 @@ def read_records(paths) -> pd.DataFrame:
         row.update(commit=git.get("commit"), dirty=git.get("dirty"), device=r.get("device"),
                    wall_time_s=r.get("wall_time_s"), data_fingerprint=record_fingerprint(r), path=str(path))
         extra = r.get("extra") or {}
-        row.update({k: extra.get(k) for k in PER_IMAGE})  # None in records made before they were kept
+        row.update({col: extra.get(k) for k, col in PER_IMAGE.items()})  # None in records made before they were kept
         rows.append(row)
     columns = list(IDENTITY) + ["n_folds", "test_subject", "accuracy", "uf1", "uar", "labels",
                                 "confusion", "commit", "dirty", "device", "wall_time_s", "data_fingerprint", "path"]
@@ -249,12 +251,12 @@ def aggregate(records, current: dict | None = None, min_units: int = MIN_UNITS) 
 
 
 def _has_per_image(runs: pd.DataFrame) -> bool:
-    return "test_subjects" in runs and all(isinstance(v, list) for v in runs["test_subjects"])
+    return "image_subject" in runs and all(isinstance(v, list) for v in runs["image_subject"])
 
 
 def _correct(runs: pd.DataFrame, key) -> pd.DataFrame:
-    """Per value of ``key`` (a per-image field, e.g. ``test_subjects``): test images and correct ones."""
-    rows = [(u, t == p) for _, r in runs.iterrows() for u, t, p in zip(r[key], r["test_true"], r["test_pred"])]
+    """Per value of ``key`` (a per-image column, e.g. ``image_subject``): test images and correct ones."""
+    rows = [(u, t == p) for _, r in runs.iterrows() for u, t, p in zip(r[key], r["image_true"], r["image_pred"])]
     frame = pd.DataFrame(rows, columns=["unit", "hit"])
     return frame.groupby("unit", sort=True)["hit"].agg(correct="sum", total="size").reset_index()
 
@@ -276,7 +278,7 @@ def units(runs: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         acc = [metrics.scores_from_confusion(pooled_confusion(g)[0])["accuracy"] for _, g in runs.groupby("seed")]
         return pd.DataFrame({"unit": sorted(runs["seed"].unique()), "correct": acc, "total": 1.0}), "repeats"
     if _has_per_image(runs):
-        return _correct(runs, "test_subjects"), "test subjects"
+        return _correct(runs, "image_subject"), "test subjects"
     rows = [(f"seed{r.seed}-fold{r.fold}", int(np.trace(np.asarray(r.confusion))), int(np.sum(r.confusion)))
             for r in runs.itertuples()]
     return pd.DataFrame(rows, columns=["unit", "correct", "total"]), "folds"
@@ -315,10 +317,10 @@ def _paired(runs_a: pd.DataFrame, runs_b: pd.DataFrame) -> dict:
         return {**out, "over": "repeats", "runs": len(both)}
     if _has_per_image(a) and _has_per_image(b):
         for ra, rb in zip(a.itertuples(), b.itertuples()):
-            if list(ra.test_clips) != list(rb.test_clips):
+            if list(ra.image_clip) != list(rb.image_clip):
                 raise ValueError(f"paired: seed {ra.seed} fold {ra.fold} tests other clips for the two methods "
                                  f"({ra.path} and {rb.path}): not the same split")
-        ca, cb = _correct(a, "test_subjects"), _correct(b, "test_subjects")
+        ca, cb = _correct(a, "image_subject"), _correct(b, "image_subject")
         out = metrics.paired_bootstrap(ca["correct"], cb["correct"], ca["total"])
         return {**out, "over": "test subjects", "runs": len(both)}
     ta = [int(np.sum(c)) for c in a["confusion"]]

@@ -1361,9 +1361,9 @@ def paired_table(records: pd.DataFrame, profile: str, variant: str = "bilen", mo
 
 def verdict(low, high) -> str:
     """What an interval of a difference A − B says: "A ahead" (all above 0), "A behind" (all
-    below), "not resolved" (it holds 0) or "one unit: no interval"."""
+    below), "not resolved" (it holds 0) or "too few units" (no interval: fewer than results.MIN_UNITS)."""
     if pd.isna(low) or pd.isna(high):
-        return "one unit: no interval"
+        return "too few units"
     return "ahead" if low > 0 else "behind" if high < 0 else "not resolved"
 
 
@@ -1434,14 +1434,14 @@ def records_data(records: pd.DataFrame) -> str:
 
 def _verdicts(pairs: pd.DataFrame) -> dict:
     said = [verdict(lo, hi) for lo, hi in zip(pairs["low"], pairs["high"])] if len(pairs) else []
-    return {v: said.count(v) for v in ("ahead", "behind", "not resolved", "one unit: no interval")}
+    return {v: said.count(v) for v in ("ahead", "behind", "not resolved", "too few units")}
 
 
 def _pairs_sentence(pairs: pd.DataFrame, what: str, data: str) -> str:
     if pairs.empty:
         return f"No records of LEARNet and {what} on the same splits in this build."
     v = _verdicts(pairs)
-    few = f", {v['one unit: no interval']} with too few units for an interval" if v["one unit: no interval"] else ""
+    few = f", {v['too few units']} with too few units for an interval" if v["too few units"] else ""
     text = (f"On the {data}, LEARNet against {what} on the same splits, in {len(pairs)} comparisons: ahead in "
             f"{v['ahead']} (the whole 95 % interval above 0), behind in {v['behind']}, not resolved in "
             f"{v['not resolved']}{few}.")

@@ -232,6 +232,8 @@ def test_intervals_resample_test_subjects_or_repeats_and_paired_differences(tmp_
         results.write(per_image_run(model, 0, 0, ["A", "A"], [d, h], pred_a), tmp_path)
         results.write(per_image_run(model, 0, 1, ["B", "B"], [s, h], pred_b), tmp_path)
     frame = results.load_records(tmp_path)
+    # the per-image columns stand apart from the sizes' counts (test_clips stays the number of test clips)
+    assert frame["test_clips"].tolist() == [2] * 4 and frame["image_clip"].iloc[0] == ["A/c0", "A/c1"]
     learnet, rival = frame[frame["model"] == "learnet"], frame[frame["model"] == "resnet18"]
     unit, over = results.units(learnet)
     assert over == "test subjects"

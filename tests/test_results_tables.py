@@ -169,3 +169,8 @@ def test_the_papers_claims_and_vgg_cells_are_computed_from_its_tables():
     assert sq.largest_class == "happiness" and sq.largest_share == pytest.approx(100 * 151 / 341)
     assert "VGG-16 smic" in casme.same_as   # SMIC's 5-class VGG cell prints CASME-I's number
     assert vgg.loc[("VGG-19", "casme_sq"), "same_as"] == ""
+
+
+def test_a_verdict_says_what_an_interval_of_a_difference_shows():
+    assert tables.verdict(1.0, 9.0) == "ahead" and tables.verdict(-9.0, -1.0) == "behind"
+    assert tables.verdict(-1.0, 9.0) == "not resolved" and tables.verdict(float("nan"), float("nan")) == "too few units"
