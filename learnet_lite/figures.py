@@ -456,8 +456,8 @@ def subject_accuracy(units, source: str, *, model: str, dataset: str, protocol: 
     ax.axhline(chance, color="grey", lw=1, ls=":", label="largest class")
     ax.set_xticks(list(x), [f"{u} ({int(n)})" for u, n in zip(units["unit"], units["total"])],
                   rotation=90 if len(units) > 8 else 0)
-    ax.set(ylim=(0, 1.02), xlabel="test subject (test clips)", ylabel="accuracy")
-    ax.legend(loc="upper right", ncols=3)
+    ax.set(ylim=(0, 1.3), yticks=np.linspace(0, 1, 6), xlabel="test subject (test clips)", ylabel="accuracy")
+    ax.legend(loc="upper right", ncols=3)   # in the band above 1, clear of the bars
     ax.set_title(f"{model} on {dataset} ({source}), protocol {protocol}: accuracy by test subject")
     fig.tight_layout()
     return fig
