@@ -7,7 +7,7 @@ import re
 
 import nbformat
 import pytest
-from conftest import KERNEL, NOTEBOOKS
+from conftest import KERNEL, NOTEBOOKS, REPO
 
 from learnet_lite import student
 
@@ -202,3 +202,13 @@ def test_student_book_has_exercises_but_no_solutions(tmp_path, run_notebook):
         nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
         for line in student.solution_lines(nb):
             assert student._leaked(page, {line}) is None, f"{name}: solution line in the student page: {line!r}"
+
+
+def test_the_teaching_page_lists_every_exercise():
+    labels = set()
+    for nb in sorted((REPO / "notebooks").glob("*.ipynb")):
+        labels |= set(re.findall(r":label: (ex-[A-Za-z0-9-]+)", nb.read_text(encoding="utf-8")))
+    teaching = (REPO / "book" / "teaching.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"\{ref\}`(ex-[A-Za-z0-9-]+)`", teaching))
+    assert labels and labels - listed == set(), f"exercises missing from book/teaching.md: {sorted(labels - listed)}"
+    assert listed - labels == set(), f"book/teaching.md lists exercises no chapter has: {sorted(listed - labels)}"
