@@ -126,6 +126,7 @@ def read_records(paths) -> pd.DataFrame:
                    wall_time_s=r.get("wall_time_s"), data_fingerprint=record_fingerprint(r), path=str(path))
         extra = r.get("extra") or {}
         row.update({col: extra.get(k) for k, col in PER_IMAGE.items()})  # None in records made before they were kept
+        row["synthetic"] = (extra.get("data") or {}).get("synthetic")   # made on a twin (None: not recorded)
         rows.append(row)
     columns = list(IDENTITY) + ["n_folds", "test_subject", "accuracy", "uf1", "uar", "labels",
                                 "confusion", "commit", "dirty", "device", "wall_time_s", "data_fingerprint", "path"]

@@ -7,6 +7,7 @@ with the difference. Nothing here trains or reads frames.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -1285,7 +1286,13 @@ METHOD_NAMES = {"learnet": "LEARNet", "resnet18": "ResNet-18", "vgg16": "VGG-16"
 def published_rows() -> pd.DataFrame:
     """Tables III and IV as transcribed, one frame: ``table``, ``paper_dataset`` (as printed),
     ``dataset`` (our key: Table IV's 2-class rows -> ``smic_2class``), ``our_model`` (the paper's
-    "resnet" -> ``resnet18``; None for CNN-LSTN) and the published ``accuracy``."""
+    "resnet" -> ``resnet18``; None for CNN-LSTN) and the published ``accuracy``. A copy: the
+    files are read once (:func:`published` asks for them once per cell)."""
+    return _published_rows().copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _published_rows() -> pd.DataFrame:
     frames = []
     for name in ("table3", "table4"):
         rows = paper.table(name).assign(table=name)
@@ -1298,7 +1305,7 @@ def published_rows() -> pd.DataFrame:
 
 def published(model: str, dataset: str) -> float:
     """The paper's accuracy (percent) for our ``model`` on our ``dataset`` key; NaN where it printed none."""
-    rows = published_rows()
+    rows = _published_rows()
     hit = rows[(rows["our_model"] == model) & (rows["dataset"] == dataset)]
     return float(hit["accuracy"].iloc[0]) if len(hit) else float("nan")
 
@@ -1426,8 +1433,7 @@ def records_data(records: pd.DataFrame) -> str:
     "licensed data" or "licensed data and synthetic twins" ("no records" when empty)."""
     if records.empty:
         return "no records"
-    kinds = {bool(((results.read(p).get("extra") or {}).get("data") or {}).get("synthetic", True))
-             for p in records["path"]}
+    kinds = {True if pd.isna(s) else bool(s) for s in records["synthetic"]}   # (results.read_records)
     return {frozenset({True}): "synthetic twins", frozenset({False}): "licensed data"}.get(
         frozenset(kinds), "licensed data and synthetic twins")
 
