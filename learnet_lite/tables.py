@@ -117,7 +117,7 @@ def show_data_used(tables: dict) -> None:
     if len(tables) == 1:   # one dataset: its classes across the page
         per_class = per_class.T.droplevel(0)
     else:                  # several: their classes down the page, one column per dataset
-        per_class = pd.DataFrame({f"{d}: ours / Table II": [f"{o} / {p}" for o, p in
+        per_class = pd.DataFrame({f"{d}: ours / Table II": ["–" if o == p == "–" else f"{o} / {p}" for o, p in
                                                             zip(per_class[(d, "ours")], per_class[(d, "paper")])]
                                   for d in tables}, index=per_class.index)
     display(style_data_used(used), per_class)
