@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
 import statistics
 import sys
 import time
@@ -233,7 +234,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     t0 = time.perf_counter()
     print(f"LEARNet, batch {BATCH}, {SIZE}×{SIZE}×3, {CLASSES} classes; torch {torch.__version__}")
-    report = {}
+    report = {"threads": torch.get_num_threads(), "torch": torch.__version__, "cpus": os.cpu_count(),
+              "k": args.k, "images": args.images, "rounds": args.rounds}
     devices = [torch.device("cpu")] + ([torch.device("cuda")] if torch.cuda.is_available() else [])
     fpi = flop_per_image(devices[0])
     report["flop_per_image"] = fpi
@@ -246,7 +248,8 @@ def main(argv=None) -> int:
               f"{'float16' if dev.type == 'cuda' else 'float32'}) / {fpi / 1e6:.0f} MFLOP = {peak / fpi:,.0f} images/s")
     if torch.cuda.is_available():
         report["cuda"] = cuda_report(args)
-    print(f"\n(benchmark took {time.perf_counter() - t0:.0f} s)")
+    report["seconds"] = time.perf_counter() - t0
+    print(f"\n(benchmark took {report['seconds']:.0f} s)")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, default=str))
     return 0

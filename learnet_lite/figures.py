@@ -607,3 +607,38 @@ def mdmo_directions(first, shown, regions, directions, source: str, *, clip: str
         ax.set_yticks([])
     fig.suptitle(f"{source}: MDMO of {clip}" if clip else f"{source}: MDMO")
     return fig
+
+
+# --- appendix: what the paper grid costs on GPUs ------------------------------------------------------------
+
+
+@_styled
+def grid_cost(cells, source: str, *, gpu: str, readings=("launch-bound", "FLOPs")) -> Figure:
+    """GPU-hours of the grid per network, stacked by protocol, one panel per reading of the
+    networks never timed (``cells``: :attr:`learnet_lite.cost.GridCost.cells`); ``source``
+    says what the timed runs were made on."""
+    titles = {"launch-bound": "untimed networks at ResNet-18's rate", "FLOPs": "untimed networks by FLOPs"}
+    networks = list(dict.fromkeys(cells["model"]))
+    protocols = list(dict.fromkeys(cells["protocol"]))
+    fig, axes = plt.subplots(1, len(readings), figsize=_column(3.4), sharey=True)
+    axes = np.atleast_1d(axes)
+    y = np.arange(len(networks))
+    for ax, reading in zip(axes, readings):
+        left = np.zeros(len(networks))
+        for protocol in protocols:
+            hours = np.array([float(cells.loc[(cells["model"] == m) & (cells["protocol"] == protocol),
+                                              f"hours {reading}"].sum()) for m in networks])
+            ax.barh(y, hours, left=left, label=protocol)
+            left += hours
+        for yi, total in zip(y, left):
+            ax.text(total, yi, f" {total:.1f}", va="center", fontsize=MIN_FONT_PT)
+        ax.set_xlim(0, left.max() * 1.25)
+        ax.set_xlabel("GPU-hours")
+        ax.set_title(titles.get(reading, reading))
+    axes[0].set_yticks(list(y), [tables.METHOD_NAMES.get(m, m) for m in networks])
+    axes[0].invert_yaxis()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, title="protocol", loc="lower center", ncol=len(protocols))
+    fig.suptitle(f"The paper grid's GPU-hours, from runs timed on an {gpu} ({source})")
+    fig.tight_layout(rect=(0, 0.16, 1, 1))
+    return fig

@@ -127,6 +127,9 @@ def read_records(paths) -> pd.DataFrame:
         extra = r.get("extra") or {}
         row.update({col: extra.get(k) for k, col in PER_IMAGE.items()})  # None in records made before they were kept
         row["synthetic"] = (extra.get("data") or {}).get("synthetic")   # made on a twin (None: not recorded)
+        # what a run cost (learnet_lite.cost): epochs trained, the device's name, training images per second
+        row.update(epochs=extra.get("epochs"), device_name=extra.get("device_name"),
+                   train_images_per_s=r.get("train_images_per_s"))
         rows.append(row)
     columns = list(IDENTITY) + ["n_folds", "test_subject", "accuracy", "uf1", "uar", "labels",
                                 "confusion", "commit", "dirty", "device", "wall_time_s", "data_fingerprint", "path"]

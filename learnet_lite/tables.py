@@ -1614,3 +1614,128 @@ def handcrafted_settings() -> dict:
             "lbp_n_blocks": rows * cols,
             "mdmo_bins": hc.MDMO_BINS, "mdmo_frames": hc.MDMO_FRAMES, "mdmo_min_rho": hc.MDMO_MIN_RHO,
             "svm": f"{hc.SVM['kernel']} kernel, C = {hc.SVM['C']:g}", "elm_hidden": hc.ELM_HIDDEN, "elm_c": hc.ELM_C}
+
+
+# --- the appendix on GPU cost (learnet_lite.cost) ---------------------------------------------------------------
+
+def styled_gpu_calls(summary: pd.DataFrame):
+    """:attr:`cost.GridCost.summary` as the cost page shows it: per call of ``paper_on_gpu.sh``
+    its grid, runs recorded of those planned, time and images/s of all runs together -> a ``Styler``."""
+    out = pd.DataFrame({
+        "grid": [f"<code>{p}</code>, {', '.join(METHOD_NAMES.get(m, m) for m in ms.split(', '))}; {j} at once, MPS "
+                 f"{'on' if mps else 'off'}" for p, ms, j, mps in zip(summary["protocols"], summary["models"],
+                                                                      summary["jobs"], summary["mps"])],
+        "runs recorded": [f"{r} of {n}" for r, n in zip(summary["runs"], summary["planned"])],
+        "wall time (min)": [f"{m:.1f}" + ("" if done else " (stopped at its budget)")
+                            for m, done in zip(summary["minutes"], summary["finished"])],
+        "images/s, all runs": summary["images_per_s"].map(lambda v: f"{v:,.0f}"),
+        "log": summary["source"],
+    })
+    return out.style.hide(axis="index")
+
+
+def styled_gpu_measured(measured: pd.DataFrame):
+    """:attr:`cost.GridCost.measured`: per network and protocol, the medians of a run -> a ``Styler``."""
+    out = pd.DataFrame({
+        "network": measured["model"].map(lambda m: METHOD_NAMES.get(m, m)), "protocol": measured["protocol"],
+        "records": measured["records"], "at once": measured["jobs"],
+        "MPS": measured["mps"].map({True: "on", False: "off"}),
+        "wall time (s)": measured["wall_s"].map(lambda v: f"{v:.0f}"),
+        "images/s": measured["images_per_s"].map(lambda v: f"{v:,.0f}"),
+        "GPU-s": measured["gpu_s"].map(lambda v: f"{v:.1f}"),
+        "GPU-µs per image-epoch": measured["us"].map(lambda v: f"{v:.1f}"),
+    })
+    return out.style.hide(axis="index")
+
+
+def _code(text: str) -> str:
+    """Markdown's `code` spans of a table cell as HTML (a Styler's cells are HTML, not Markdown)."""
+    import re
+
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+
+
+def _either(values, fmt: str) -> str:
+    """One number where both readings agree (as printed), else "a or b"."""
+    a, b = (fmt.format(v) for v in values)
+    return a if a == b else f"{a} or {b}"
+
+
+def styled_grid_cost(cells: pd.DataFrame, readings=("launch-bound", "FLOPs")):
+    """:attr:`cost.GridCost.cells` with an "all" row: per network and protocol the runs, the GPU
+    minutes of a run and the GPU-hours, each under both readings where they differ -> a ``Styler``."""
+    rows = [{"network": METHOD_NAMES.get(r["model"], r["model"]), "protocol": r["protocol"], "runs": f"{r['runs']:,}",
+             "GPU-min per run": _either([r[f"minutes {k}"] for k in readings], "{:.2f}"),
+             "GPU-hours": _either([r[f"hours {k}"] for k in readings], "{:.2f}"),
+             "rate": _code(r["origin"])} for r in cells.to_dict("records")]
+    runs = int(cells["runs"].sum())
+    rows.append({"network": "all", "protocol": "", "runs": f"{runs:,}",
+                 "GPU-min per run": _either([cells[f"hours {k}"].sum() * 60 / runs for k in readings], "{:.2f}"),
+                 "GPU-hours": _either([cells[f"hours {k}"].sum() for k in readings], "{:.1f}"), "rate": ""})
+    return pd.DataFrame(rows).style.hide(axis="index")
+
+
+def styled_wall(wall: pd.DataFrame, readings=("launch-bound", "FLOPs")):
+    """:attr:`cost.GridCost.wall`: per number of GPUs, the grid's wall time from and to, per reading."""
+    from .cost import hours_text
+
+    label = {"launch-bound": "VGG at ResNet-18's rate", "FLOPs": "VGG by FLOPs"}
+    out = pd.DataFrame({"GPUs": wall["gpus"],
+                        **{label.get(k, k): [f"{hours_text(a)} to {hours_text(b)}" for a, b in
+                                             zip(wall[f"from {k}"], wall[f"to {k}"])] for k in readings}})
+    return out.style.hide(axis="index")
+
+
+def cost_numbers(c) -> dict:
+    """The numbers of a :class:`cost.GridCost` the cost page and the reviewers' guide glue, by key."""
+    from .cost import copies, hours_text
+
+    p, rates, summary = c.profile, c.rates, c.summary
+    first = summary[summary["finished"]].iloc[0] if summary["finished"].any() else summary.iloc[0]
+    vgg = [m for m in rates.index if not rates.loc[m, "measured"]]
+    wall = c.wall.set_index("gpus")
+    out = {
+        "gpu_records": len(c.runs), "gpu_name": ", ".join(sorted(set(c.runs["device_name"].dropna()))),
+        "gpu_calls": len(summary), "gpu_logs": ", ".join(sorted({s.split("/")[0] for s in summary["source"]})),
+        "gpu_datasets": int(c.runs["dataset"].nunique()),
+        "first_protocols": first["protocols"], "first_runs": int(first["runs"]), "first_jobs": int(first["jobs"]),
+        "first_minutes": float(first["minutes"]), "first_images_per_s": float(first["images_per_s"]),
+        "first_gpu_share_s": float(first["gpu_share_s"]), "first_how": "under MPS" if first["mps"] else "without MPS",
+        "grid_runs": c.total_runs, "grid_n_datasets": len(c.clips), "grid_variants": len(p.grid_variants),
+        "grid_networks": len(rates),
+        "grid_repeats": p.repeats, "grid_epochs": p.epochs, "grid_copies": copies(p),
+        "grid_kfold": p.kfold_folds, "grid_protocols": ", ".join(p.protocols),
+        "grid_datasets": ", ".join(f"{d} {int(r.clips)} clips / {int(r.subjects)} subjects"
+                                   for d, r in c.clips.iterrows()),
+        "most_train_images": int(round(c.sizes["train_images"].max())),
+        "most_train_where": "{protocol} on {dataset}".format(**c.sizes.loc[c.sizes["train_images"].idxmax()]),
+        "gpu_models": " and ".join(METHOD_NAMES.get(m, m) for m in dict.fromkeys(c.runs["model"])),
+        "learnet_rate": float(rates.loc["learnet", "launch-bound"]),
+        "ref_rate": float(rates.loc["resnet18", "launch-bound"]),
+        "hours_launch": c.gpu_hours("launch-bound"), "hours_flops": c.gpu_hours("FLOPs"),
+        "hours_ratio": c.gpu_hours("FLOPs") / c.gpu_hours("launch-bound"),
+        "longest_launch": hours_text(c.longest["launch-bound"][0]), "longest_flops": hours_text(c.longest["FLOPs"][0]),
+        **{f"longest_{key}_run": "{} under {} on {}".format(METHOD_NAMES.get(c.longest[k][1], c.longest[k][1]),
+                                                             *c.longest[k][2:])
+           for k, key in (("launch-bound", "launch"), ("FLOPs", "flops"))},
+        "jobs": c.jobs,
+        "vgg_gflops": " and ".join(f"{rates.loc[m, 'gflops']:.2f}" for m in vgg),
+        "ref_gflops": float(rates.loc["resnet18", "gflops"]), "learnet_gflops": float(rates.loc["learnet", "gflops"]),
+        "learnet_flop_share": float(rates.loc["learnet", "flop_ratio"]),
+    }
+    for k, key in (("launch-bound", "launch"), ("FLOPs", "flops")):  # shares of the GPU-hours
+        hours = c.cells[f"hours {k}"]
+        out[f"loso_share_{key}"] = float(hours[c.cells["protocol"] == "loso"].sum() / hours.sum())
+        out[f"vgg_share_{key}"] = float(hours[c.cells["model"].isin(vgg)].sum() / hours.sum())
+    b = c.batched
+    out.update(batched_k=b["k"], batched_low=min(b["ratios"]), batched_high=max(b["ratios"]),
+               batched_median=b["median"], batched_threads=b["threads"], batched_cpus=b["cpus"],
+               batched_source=b["source"])
+    bench = c.throughput.groupby("batch")["images_per_s"].agg(["min", "max"])
+    for batch in bench.index:  # LEARNet's training throughput by batch size, over the benchmark's runs
+        low, high = (round(v, -2) for v in bench.loc[batch])
+        out[f"bench_batch{batch}"] = f"{low:,.0f}" if low == high else f"{low:,.0f}–{high:,.0f}"
+    for n in wall.index:
+        for k, key in (("launch-bound", "launch"), ("FLOPs", "flops")):
+            out[f"wall_{n}_{key}"] = f"{hours_text(wall.loc[n, f'from {k}'])} to {hours_text(wall.loc[n, f'to {k}'])}"
+    return out
