@@ -304,8 +304,9 @@ def table1_numbers(t1: pd.DataFrame, num_classes: int = 8) -> dict:
     """The numbers chapter 3 cites from :func:`table1` of the official network (``t1``): our
     FC row and the paper's (``fc_ours``, ``fc_paper``), the paper's total and ours minus it
     (``table1_paper_total``, ``table1_difference``), the rows that disagree
-    (``table1_mismatches``), and, from the table of the 3×3-final-map variant built here, its
-    FC row (``fc_final3``) and its total minus the paper's (``final3_vs_paper``)."""
+    (``table1_mismatches``), from the table of the 3×3-final-map variant built here, its
+    FC row (``fc_final3``) and its total minus the paper's (``final3_vs_paper``), and the shares
+    of the network's parameters in its four paths (``paths_share``) and its FC layer (``fc_share``)."""
     from . import models
 
     t = t1.set_index("layer")
@@ -315,7 +316,13 @@ def table1_numbers(t1: pd.DataFrame, num_classes: int = 8) -> dict:
             "table1_difference": int(t.loc["Total", "difference"]),
             "table1_mismatches": int(t1["mismatch"].sum()),
             "fc_final3": int(final3.loc["FC", "parameters"]),
-            "final3_vs_paper": int(final3.loc["Total", "difference"])}
+            "final3_vs_paper": int(final3.loc["Total", "difference"]),
+            # the four paths with their accretion layers (Conv-2 to Conv-4, Add-1, Add-2), and the FC layer
+            "paths_share": float(t.loc[PATH_ROWS, "parameters"].sum() / t.loc["Total", "parameters"]),
+            "fc_share": float(t.loc["FC", "parameters"] / t.loc["Total", "parameters"])}
+
+
+PATH_ROWS = ["Conv-2", "Add-1", "Conv-3", "Add-2", "Conv-4"]  # Table I's rows of the four lateral paths
 
 
 def signed(value, fmt: str = "{:+,}") -> str:

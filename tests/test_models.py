@@ -257,6 +257,9 @@ def test_table1_and_table5_numbers():
     assert g["table1_paper_total"] == 1_405_824 and g["table1_mismatches"] == 5
     assert g["table1_difference"] == by_hand(8) - 1_405_824
     assert g["final3_vs_paper"] == by_hand(8, final_map=3) - 1_405_824
+    paths = 4 * (272 + 4_640 + 51_264) + 4 * 48  # each path's three convs, and the accretion BatchNorms
+    assert g["paths_share"] == pytest.approx(paths / by_hand(8))
+    assert g["fc_share"] == pytest.approx(g["fc_ours"] / by_hand(8))
     g5 = tables.table5_numbers(tables.table5())
     assert g5["vgg16_m"] == pytest.approx(138.36) and g5["resnet18_layers"] == 18 and g5["learnet_layers"] == 7
     html = tables.style_table5(tables.table5()).to_html()
