@@ -1734,6 +1734,8 @@ def cost_numbers(c) -> dict:
         hours = c.cells[f"hours {k}"]
         out[f"loso_share_{key}"] = float(hours[c.cells["protocol"] == "loso"].sum() / hours.sum())
         out[f"vgg_share_{key}"] = float(hours[c.cells["model"].isin(vgg)].sum() / hours.sum())
+    for what in ("loso", "vgg"):  # one share where both readings give the same, as printed
+        out[f"{what}_share"] = _either([out[f"{what}_share_launch"], out[f"{what}_share_flops"]], "{:.0%}")
     b = c.batched
     out.update(batched_k=b["k"], batched_low=min(b["ratios"]), batched_high=max(b["ratios"]),
                batched_median=b["median"], batched_threads=b["threads"], batched_cpus=b["cpus"],

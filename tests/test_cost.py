@@ -114,6 +114,8 @@ def test_the_numbers_glued_are_the_models(grid):
     assert n["grid_runs"] == grid.total_runs and n["gpu_records"] == len(grid.runs)
     assert n["hours_ratio"] == pytest.approx(n["hours_flops"] / n["hours_launch"])
     assert 0 < n["loso_share_launch"] < 1 and 0 < n["vgg_share_flops"] < 1
+    assert n["loso_share"] == f"{n['loso_share_launch']:.0%}"  # the same in both readings: said once
+    assert n["vgg_share"] == f"{n['vgg_share_launch']:.0%} or {n['vgg_share_flops']:.0%}"
     assert n["first_runs"] == 40 and n["first_how"] == "under MPS"
     batch25 = grid.throughput[grid.throughput["batch"] == 25]["images_per_s"]
     assert n["bench_batch25"] == f"{round(batch25.min(), -2):,.0f}–{round(batch25.max(), -2):,.0f}"
