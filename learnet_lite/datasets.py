@@ -123,7 +123,7 @@ SPECS: dict[str, DatasetSpec] = {
         (480, 640), ("CASME2-coding-*.xlsx",),
         note="ApexFrame '/' means missing; sub16/EP01_08 is coded past its last frame"),
     "casme_sq": DatasetSpec(
-        "casme_sq", "CAS(ME)^2", 22, 30, ("anger", "disgust", "happiness"),
+        "casme_sq", "CAS(ME)²", 22, 30, ("anger", "disgust", "happiness"),
         # the zip files unpack to a doubled folder in some copies (cropped/cropped/15/...)
         {"raw": ("rawpic/rawpic", "rawpic", "selectedpic/selectedpic", "selectedpic"),
          "cropped": ("cropped/cropped", "cropped")}, {"raw": "", "cropped": ""},
