@@ -1655,6 +1655,19 @@ def styled_gpu_measured(measured: pd.DataFrame):
     return out.style.hide(axis="index")
 
 
+def styled_rates(rates: pd.DataFrame):
+    """:attr:`cost.GridCost.rates`: per network its forward GFLOPs and its rate, GPU-µs per
+    training image and epoch, under both readings (one number where it was timed) -> a ``Styler``."""
+    out = pd.DataFrame({
+        "network": [METHOD_NAMES.get(m, m) for m in rates.index],
+        "timed on the GPU": rates["measured"].map({True: "yes", False: "no"}),
+        "GFLOPs (forward, 112 × 112)": rates["gflops"].map(lambda v: f"{v:.2f}"),
+        "GPU-µs per image-epoch": [_either([r["launch-bound"], r["FLOPs"]], "{:.1f}")
+                                   for _, r in rates.iterrows()],
+    })
+    return out.style.hide(axis="index")
+
+
 def _code(text: str) -> str:
     """Markdown's `code` spans of a table cell as HTML (a Styler's cells are HTML, not Markdown)."""
     import re

@@ -137,6 +137,9 @@ def test_the_tables_show_both_readings_and_a_total(grid):
     learnet = shown[shown["network"] == "LEARNet"]
     assert not learnet["GPU-hours"].str.contains(" or ").any()  # measured: one number
     assert "<code>paper</code>" in " ".join(shown["rate"])
+    rates = tables.styled_rates(grid.rates).data.set_index("network")
+    assert " or " in rates.loc["VGG-16", "GPU-µs per image-epoch"] and rates.loc["VGG-16", "timed on the GPU"] == "no"
+    assert rates.loc["LEARNet", "GPU-µs per image-epoch"] == f"{grid.rates.loc['learnet', 'launch-bound']:.1f}"
     wall = tables.styled_wall(grid.wall).data
     assert list(wall["GPUs"]) == list(cost.GPUS) and wall.iloc[0, 1].count(" to ") == 1
 
@@ -168,3 +171,17 @@ def test_the_batched_benchmark_read_is_the_newest_and_its_ratio_per_round(tmp_pa
     assert b["ratios"] == pytest.approx([0.8, 0.9, 0.85]) and b["median"] == pytest.approx(0.85)
     with pytest.raises(FileNotFoundError, match="bench_grid.json"):
         cost.batched_cpu(tmp_path / "none")
+
+
+def test_the_benchmark_script_prints_the_models_tables(capsys, monkeypatch):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("grid_cost", REPO / "benchmarks" / "grid_cost.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setattr(cost, "forward_flops", lambda m, *a, **k: FLOPS[m])  # no VGG built here
+    script.main([])
+    out = capsys.readouterr().out
+    c = cost.estimate("paper", flops=FLOPS)
+    assert f"all: {c.total_runs} runs, {c.gpu_hours('launch-bound'):.1f} GPU-hours (launch-bound)" in out
+    assert "Wall time at 10 runs per GPU" in out and "h200-2026-11-27/device_run1.txt" in out

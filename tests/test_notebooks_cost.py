@@ -26,9 +26,9 @@ def test_the_page_glues_the_cost_models_numbers(page):
     assert g["source"] == "synthetic twins"  # what the timed runs trained on, from their records
 
 
-def test_the_page_shows_four_tables_and_the_figure(page):
+def test_the_page_shows_five_tables_and_the_figure(page):
     nb, _ = page
     html = [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
-    assert len(html) == 4 and any("images/s, all runs" in h for h in html) and any(">all<" in h for h in html)
+    assert len(html) == 5 and any("images/s, all runs" in h for h in html) and any(">all<" in h for h in html)
     pngs = [c for c in nb.cells if any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
     assert len(pngs) == 1 and pngs[0].metadata["mystnb"]["image"]["alt"].startswith("Two panels")
