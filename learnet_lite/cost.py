@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import augment, datasets, models, paper, profiles, protocols, results, synthetic
+from . import datasets, models, paper, profiles, protocols, results, synthetic
 from .profiles import REPO_ROOT
 from .tables import METHOD_NAMES
 
@@ -52,8 +52,6 @@ class Call:
     mps: bool               # under CUDA's multi-process service
     budget_s: float | None  # the call's time budget
     grid_s: float | None    # the grid's time by its last full progress bar; None: it did not finish
-    gpu: str                # nvidia-smi's name
-    commit: str
 
 
 def calls(logs_dir=LOGS_DIR) -> dict[str, Call]:
@@ -63,7 +61,7 @@ def calls(logs_dir=LOGS_DIR) -> dict[str, Call]:
         text = log.read_text(encoding="utf-8")
         fields = {k: re.search(pattern, text, re.M) for k, pattern in (
             ("jobs", r"jobs (\d+)"), ("protocols", r"protocols ([^\n;]+)"), ("models", r"models ([^\n;]+)"),
-            ("commit", r"commit ([0-9a-f]+)"), ("budget", r"budget (\d+) s"), ("gpu", r"^(NVIDIA [^,\n]+),"))}
+            ("budget", r"budget (\d+) s"))}
         missing = [k for k in ("jobs", "protocols", "models") if fields[k] is None]
         if missing:
             raise ValueError(f"{log}: no {', '.join(missing)} on its settings line (expected the line "
@@ -75,9 +73,7 @@ def calls(logs_dir=LOGS_DIR) -> dict[str, Call]:
                     mps=bool(re.search(r"^MPS on", text, re.M)),
                     budget_s=float(fields["budget"].group(1)) if fields["budget"] else None,
                     grid_s=grid_seconds(log.with_name(log.name.replace("device_run", "reproduce_run"))
-                                        .with_suffix(".log")),
-                    gpu=fields["gpu"].group(1) if fields["gpu"] else "unknown GPU",
-                    commit=fields["commit"].group(1) if fields["commit"] else "unknown")
+                                        .with_suffix(".log")))
         for protocol in call.protocols:
             out[protocol] = call
     return out
@@ -93,16 +89,18 @@ def grid_seconds(log: Path) -> float | None:
     return float(3600 * done[-1][0] + 60 * done[-1][1] + done[-1][2]) if done else None
 
 
-def gpu_runs(profile: str = "paper", records_dir=results.RESULTS_DIR, logs_dir=LOGS_DIR) -> pd.DataFrame:
+def gpu_runs(profile: str = "paper", records_dir=results.RESULTS_DIR, logs_dir=LOGS_DIR,
+             how: dict | None = None) -> pd.DataFrame:
     """One row per record of ``profile`` made on CUDA, with its call's settings and its GPU cost:
-    ``gpu_s`` (wall time / runs at once) and ``us`` (GPU-µs per training image and epoch)."""
+    ``gpu_s`` (wall time / runs at once) and ``us`` (GPU-µs per training image and epoch).
+    ``how``: :func:`calls` of ``logs_dir``, where the caller has read them already."""
     recs = results.load_records(Path(records_dir) / profile)
     columns = ["model", "protocol", "dataset", "seed", "wall_time_s", "train_images", "epochs", "device_name",
                "train_images_per_s", "synthetic", "jobs", "mps", "source", "gpu_s", "us"]
     if recs.empty or "device" not in recs:
         return pd.DataFrame(columns=columns)
     recs = recs[recs["device"] == "cuda"].copy()
-    how = calls(logs_dir)
+    how = calls(logs_dir) if how is None else how
     unknown = sorted(set(recs["protocol"]) - set(how))
     if unknown:
         raise ValueError(f"GPU records under {Path(records_dir) / profile} of protocol {', '.join(unknown)} have no "
@@ -138,7 +136,7 @@ def call_summary(runs: pd.DataFrame, how: dict[str, Call], repeats: int) -> pd.D
                     "mps": call.mps, "runs": len(rs), "planned": planned, "finished": call.grid_s is not None,
                     "minutes": seconds / 60 if seconds else np.nan,
                     "images_per_s": float((rs["train_images"] * rs["epochs"]).sum() / seconds) if seconds else np.nan,
-                    "gpu_share_s": float(rs["gpu_s"].sum()), "gpu": call.gpu, "source": call.source})
+                    "gpu_share_s": float(rs["gpu_s"].sum()), "source": call.source})
     return pd.DataFrame(out)
 
 
@@ -258,11 +256,11 @@ def estimate(profile="paper", records_dir=results.RESULTS_DIR, logs_dir=LOGS_DIR
     ``flops``: network -> forward FLOPs at 112x112 (:func:`forward_flops` where not given)."""
     p = profiles.load(profile)
     networks = [m for m in p.models if m in models.NAMES]
-    runs = gpu_runs(p.name, records_dir, logs_dir)
+    how = calls(logs_dir)
+    runs = gpu_runs(p.name, records_dir, logs_dir, how)
     if runs.empty:
         raise ValueError(f"no record made on CUDA under {Path(records_dir) / p.name}: the cost is read from them "
                          f"(benchmarks/paper_on_gpu.sh makes them)")
-    how = calls(logs_dir)
     flops = {m: (flops or {}).get(m) or forward_flops(m) for m in dict.fromkeys(networks + [REFERENCE])}
     rate = rates(runs, networks, flops)
     clips = clip_counts(p)
@@ -305,11 +303,6 @@ def _origin(model: str, protocol: str, kinds: pd.DataFrame, rate: pd.DataFrame) 
         return "measured"
     slower = float(here["us"].iloc[0]) / rate.loc[model, "launch-bound"]
     return f"`paper`'s (its own call, without MPS, measured {slower:.1f}× slower)"
-
-
-def copies(p: profiles.Profile) -> int:
-    """Augmented images per training clip under ``p``."""
-    return augment.Options.from_profile(p).copies_per_image
 
 
 def hours_text(seconds: float) -> str:

@@ -1708,7 +1708,7 @@ def styled_wall(wall: pd.DataFrame, readings=("launch-bound", "FLOPs")):
 
 def cost_numbers(c) -> dict:
     """The numbers of a :class:`cost.GridCost` the cost page and the reviewers' guide glue, by key."""
-    from .cost import copies, hours_text
+    from .cost import hours_text
 
     p, rates, summary = c.profile, c.rates, c.summary
     first = summary[summary["finished"]].iloc[0] if summary["finished"].any() else summary.iloc[0]
@@ -1723,7 +1723,8 @@ def cost_numbers(c) -> dict:
         "first_gpu_share_s": float(first["gpu_share_s"]), "first_how": "under MPS" if first["mps"] else "without MPS",
         "grid_runs": c.total_runs, "grid_n_datasets": len(c.clips), "grid_variants": len(p.grid_variants),
         "grid_networks": len(rates),
-        "grid_repeats": p.repeats, "grid_epochs": p.epochs, "grid_copies": copies(p),
+        "grid_repeats": p.repeats, "grid_epochs": p.epochs,
+        "grid_copies": augment.Options.from_profile(p).copies_per_image,
         "grid_kfold": p.kfold_folds, "grid_protocols": ", ".join(p.protocols),
         "grid_datasets": ", ".join(f"{d} {int(r.clips)} clips / {int(r.subjects)} subjects"
                                    for d, r in c.clips.iterrows()),
