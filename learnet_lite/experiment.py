@@ -69,7 +69,8 @@ def group_subjects(df: pd.DataFrame, groups: int | None) -> pd.DataFrame:
 @dataclass
 class Prepared:
     """A dataset ready to train on: clips, their inputs and labels, the class order;
-    :meth:`features`, the handcrafted features of its clips (computed once, cached)."""
+    :meth:`features`, the handcrafted features of its clips (computed once per feature and kept,
+    so that a process or Ray worker given this object computes nothing; cached on disk too)."""
 
     dataset: str
     variant: str
@@ -79,10 +80,13 @@ class Prepared:
     labels: np.ndarray
     info: dict = field(default_factory=dict)
     cache_dir: object = CACHE_DIR
+    computed: dict = field(default_factory=dict, repr=False)  # feature -> its array, once computed
 
     def features(self, feature: str) -> np.ndarray:
         """The clips' ``feature`` (:func:`handcrafted.features`: ``lbptop`` or ``mdmo``), one row per clip."""
-        return handcrafted.features(self.df, feature, self.cache_dir, progress=False)
+        if feature not in self.computed:
+            self.computed[feature] = handcrafted.features(self.df, feature, self.cache_dir, progress=False)
+        return self.computed[feature]
 
 
 def record_variant(model: str, variant: str) -> str:
@@ -366,6 +370,9 @@ def _grid(datasets, variants, protocols_, models_, seeds, profile, progress):
         for i, variant in enumerate(variants):
             prep = preps[dataset, variant] = prepare(dataset, profile, variant, progress=progress)
             here = [m for m in models_ if i == 0 or m not in handcrafted.METHODS]
+            for m in here:  # the handcrafted features, here on the driver, before any run is sent out
+                if m in handcrafted.METHODS:
+                    prep.features(handcrafted.METHODS[m][0])
             for protocol in protocols_:
                 for seed in seeds:
                     todo += [(dataset, variant, protocol, seed, model, f)
@@ -679,8 +686,7 @@ def _run_handcrafted(prep: Prepared, fold, model: str, p: Profile, ident: dict, 
     started = time.perf_counter()
     feature, _ = handcrafted.METHODS[model]
     x = prep.features(feature)
-    train_clips = np.unique(fold.part("train")["source"].to_numpy())
-    test_clips = np.unique(fold.part("test")["source"].to_numpy())
+    train_clips, test_clips = fold.train, fold.test  # (the clips that have a copy in each part)
     estimator = handcrafted.classifier(model, seed=int(fold.seed))
     estimator.fit(x[train_clips], prep.labels[train_clips])
     pred = np.asarray(estimator.predict(x[test_clips]), dtype=np.int64)

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -50,6 +49,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from . import inputs
+from .dynamic import _cores  # the cores this process may use (one place: the dynamic images' thread pool)
 from .files import replacing
 
 METHODS = {"lbptop-svm": ("lbptop", "svm"), "lbptop-elm": ("lbptop", "elm"), "mdmo-svm": ("mdmo", "svm")}
@@ -478,9 +478,7 @@ def clip_volume(row, feature: str) -> np.ndarray:
     elif layout == "cropped":
         from .frames import read_frames
 
-        clip = read_frames(paths, color=False)
-        if clip.ndim == 4:  # a frame file with an alpha channel read as colour: grey it
-            clip = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2GRAY) for f in clip])
+        clip = read_frames(paths, color=False)  # grey whatever the file's channels (frames.read_frame)
         if clip.shape[1:] != FRAME_SIZE:
             shrink = clip.shape[1] * clip.shape[2] >= height * width
             method = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
@@ -501,13 +499,6 @@ def _clip_key(frames) -> str:
     """A clip's identity in a feature cache: its frames' names, as inputs._fingerprint reads them."""
     frames = list(frames)
     return hashlib.sha256(f"{len(frames)}|{frames[0]}|{frames[-1]}".encode()).hexdigest()[:20]
-
-
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def _cached_rows(cache_dir: Path, feature: str, settings: str, keys: list[str]) -> dict[str, np.ndarray]:

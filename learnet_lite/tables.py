@@ -608,6 +608,12 @@ CLASS_SET_DATASETS = {(release, len(datasets.classes_of(release, label_set))): k
                       for key, (release, label_set) in inputs.LABEL_SETS.items()}
 
 
+def our_datasets(rows: pd.DataFrame) -> list:
+    """The dataset key of our records each of the paper's rows compares with (its ``dataset``
+    and ``classes``, :data:`CLASS_SET_DATASETS`: Table IV's 2-class SMIC -> ``smic_2class``)."""
+    return [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(rows["dataset"], rows["classes"])]
+
+
 def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "bilen",
                 protocols=PROTOCOLS, current: dict | None = None) -> pd.DataFrame:
     """Table III (``"table3"``) or IV (``"table4"``) beside our runs of one profile and input
@@ -619,11 +625,8 @@ def paper_table(name: str, records: pd.DataFrame, profile: str, variant: str = "
     ``current`` (dataset -> sha256 of the data now in use) fills ``data`` (:func:`beside_paper`)."""
     rows = paper.table(name)
     rows.insert(rows.columns.get_loc("dataset") + 1, "paper_dataset", rows["dataset"])
-    rows["dataset"] = [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(rows["dataset"], rows["classes"])]
-    sel = records
-    if not records.empty:  # the networks on this input; the handcrafted methods, which read frames
-        sel = records[(records["profile"] == profile)
-                      & ((records["variant"] == variant) | (records["variant"] == profiles.HANDCRAFTED_VARIANT))]
+    rows["dataset"] = our_datasets(rows)
+    sel = _selected(records, profile, variant)
     table = results.aggregate(sel, current) if not sel.empty else pd.DataFrame(columns=list(results.GROUP))
     out = beside_paper(table, rows, protocols)
     n_classes = {d: len(g["labels"].iloc[0]) for d, g in sel.groupby("dataset")} if not sel.empty else {}
@@ -1235,7 +1238,7 @@ def rival_sentence(found: ResultRecords, table3: pd.DataFrame, table4: pd.DataFr
     each = "; ".join(f"{d} {r:.2f} % against {m:.2f} %" for d, (r, m) in c["cells"].items())
     ge, gt = c["n_rival_ge"], c["n_rival_gt"]
     every = "every one" if ge == n else f"{ge}"
-    name = {"resnet18": "ResNet-18", "vgg16": "VGG-16", "vgg19": "VGG-19"}.get(rival, rival)
+    name = METHOD_NAMES.get(rival, rival)
     text = (f"At the paper profile's settings, under the {protocol} split, {name} scores at least LEARNet's "
             f"accuracy on {every} of the {n} datasets run with both (higher on {gt}, equal on {ge - gt}): {each}")
     if c["n_paper_learnet_wins"] == n and ge == n:
@@ -1304,7 +1307,7 @@ def _published_rows() -> pd.DataFrame:
     for name in ("table3", "table4"):
         rows = paper.table(name).assign(table=name)
         rows["paper_dataset"] = rows["dataset"]
-        rows["dataset"] = [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(rows["dataset"], rows["classes"])]
+        rows["dataset"] = our_datasets(rows)
         rows["our_model"] = [PAPER_MODEL_ALIASES.get(m, m) if isinstance(m, str) and m else None for m in rows["model"]]
         frames.append(rows)
     return pd.concat(frames, ignore_index=True)
@@ -1321,7 +1324,7 @@ def claimed_margins() -> pd.DataFrame:
     """The margins the paper's text claims (``data/paper/claims.csv``), with our dataset key and
     rival name, beside the margins its own Tables III-IV give (``table_margin``, computed)."""
     claims = paper.table("claims")
-    claims["dataset"] = [CLASS_SET_DATASETS.get((d, int(k)), d) for d, k in zip(claims["dataset"], claims["classes"])]
+    claims["dataset"] = our_datasets(claims)
     claims["rival"] = claims["rival"].map(lambda m: PAPER_MODEL_ALIASES.get(m, m))
     claims["table_margin"] = [round(published(m, d) - published(r, d), 2)
                               for m, d, r in zip(claims["method"], claims["dataset"], claims["rival"])]
@@ -1336,12 +1339,13 @@ def _selected(records: pd.DataFrame, profile: str, variant: str) -> pd.DataFrame
 
 
 def paired_table(records: pd.DataFrame, profile: str, variant: str = "bilen", model: str = "learnet",
-                 protocols=PROTOCOLS) -> pd.DataFrame:
+                 protocols=PROTOCOLS, rivals=None) -> pd.DataFrame:
     """``model`` against every other method run on the same splits, per dataset and protocol
     (:func:`results.paired`): ours, the difference in points with its 95 % paired-bootstrap
     interval, what it resamples and the runs matched, beside the margin the paper's tables
     give (``paper_margin``: its ``model`` minus its rival, NaN where it printed no rival) and
-    the one its text claims (``claimed``, ``data/paper/claims.csv``, where there is one)."""
+    the one its text claims (``claimed``, ``data/paper/claims.csv``, where there is one).
+    ``rivals``: only these methods (None: every other method of the records)."""
     sel = _selected(records, profile, variant)
     claims = claimed_margins()
     claimed = {(r.dataset, r.rival): r.margin for r in claims.itertuples() if r.method == model}
@@ -1355,7 +1359,8 @@ def paired_table(records: pd.DataFrame, profile: str, variant: str = "bilen", mo
         ours = group[group["model"] == model]
         if ours.empty:
             continue
-        for rival in sorted(set(group["model"]) - {model}, key=lambda m: order.get(m, 99)):
+        others = set(group["model"]) - {model}
+        for rival in sorted(others if rivals is None else others & set(rivals), key=lambda m: order.get(m, 99)):
             try:
                 out = results.paired(ours, group[group["model"] == rival])
             except ValueError:  # no common split: not comparable here
@@ -1474,10 +1479,8 @@ def evidence(found: ResultRecords) -> dict:
     against the handcrafted methods on this profile's records), ``vgg``
     (:func:`vgg_against_majority`), and ``numbers``: the sentences and numbers the chapter glues."""
     gpu = found.records if found.profile == "paper" else found.gpu
-    resnet = paired_table(gpu, "paper", found.variant) if not gpu.empty else pd.DataFrame()
-    resnet = resnet[resnet["rival"] == "resnet18"].reset_index(drop=True) if not resnet.empty else resnet
-    own = paired_table(found.records, found.profile, found.variant)
-    own = own[own["rival"].isin(profiles.HANDCRAFTED)].reset_index(drop=True) if not own.empty else own
+    resnet = paired_table(gpu, "paper", found.variant, rivals=["resnet18"]) if not gpu.empty else pd.DataFrame()
+    own = paired_table(found.records, found.profile, found.variant, rivals=profiles.HANDCRAFTED)
     vgg = vgg_against_majority()
     claims = claimed_margins()
     gpu_data, own_data = records_data(gpu), records_data(found.records)
@@ -1493,7 +1496,7 @@ def evidence(found: ResultRecords) -> dict:
     numbers = {
         "evidence_claimed": ", ".join(f"{m:.2f}" for m in claims["margin"]),
         "evidence_table_margins": ", ".join(f"{m:.2f}" for m in claims["table_margin"]),
-        "evidence_resnet": _pairs_sentence(resnet, "ResNet-18", f"paper profile's records ({gpu_data})"),
+        "evidence_resnet": _pairs_sentence(resnet, METHOD_NAMES["resnet18"], f"paper profile's records ({gpu_data})"),
         "evidence_handcrafted": _pairs_sentence(own, "the handcrafted methods",
                                                 f"{found.profile} profile's records ({own_data})"),
         "evidence_vgg": (f"{len(near)} of the paper's {len(vgg)} VGG cells lie within 0.1 point of the share of the "

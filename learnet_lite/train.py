@@ -190,12 +190,10 @@ def sgd(model: nn.Module, profile=None) -> torch.optim.SGD:
     multi-tensor kernels, which PyTorch picks by itself only on GPUs: one call per step for
     all parameters instead of three per parameter, with the same arithmetic (bit-identical).
     Weight decay is MATLAB's L2 regularisation with its default layer factors
-    (:func:`param_groups`: not on conv/linear biases); 0 gives today's single group."""
+    (:func:`param_groups`: not on conv/linear biases); 0 gives one group of every parameter."""
     from .profiles import Profile, load
 
     p = Profile() if profile is None else load(profile)
-    if p.weight_decay == 0:
-        return torch.optim.SGD(model.parameters(), lr=p.lr, momentum=p.momentum, weight_decay=0.0, foreach=True)
     params = dict(model.named_parameters())
     groups = [{"params": [params[n] for n in names], "weight_decay": wd}
               for names, wd in param_groups(model, p.weight_decay)]
