@@ -32,13 +32,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import datasets, models, paper, profiles, protocols, results, synthetic
+from . import datasets, paper, profiles, protocols, results, synthetic
 from .profiles import REPO_ROOT
-from .tables import METHOD_NAMES
 
 LOGS_DIR = REPO_ROOT / "benchmarks" / "results"  # one folder per GPU machine and day: h200-2026-11-27/
 GPUS = (1, 8, 64)  # cluster sizes the wall-time table is read for
 READINGS = ("launch-bound", "FLOPs")  # an unmeasured network at ResNet-18's rate, or at it x its FLOP ratio
+READING_LABELS = {"launch-bound": "at ResNet-18's rate", "FLOPs": "by FLOPs"}  # how tables and figures name them
+READING_KEYS = {"launch-bound": "launch", "FLOPs": "flops"}  # the suffix of their glue keys
 REFERENCE = "resnet18"  # the measured network an unmeasured one is read from
 
 
@@ -176,6 +177,8 @@ def forward_flops(model: str, size: int = 112, num_classes: int = 7) -> float:
     import torch
     from torch.utils.flop_counter import FlopCounterMode
 
+    from . import models  # (torch: imported only here, not with the tables that import this module)
+
     net = models.build(model, num_classes).eval()
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
         net(torch.randn(1, 3, size, size))
@@ -255,7 +258,7 @@ def estimate(profile="paper", records_dir=results.RESULTS_DIR, logs_dir=LOGS_DIR
     """What ``profile``'s grid of networks costs on the GPU its records were made on.
     ``flops``: network -> forward FLOPs at 112x112 (:func:`forward_flops` where not given)."""
     p = profiles.load(profile)
-    networks = [m for m in p.models if m in models.NAMES]
+    networks = [m for m in p.models if m not in profiles.HANDCRAFTED]
     how = calls(logs_dir)
     runs = gpu_runs(p.name, records_dir, logs_dir, how)
     if runs.empty:
@@ -294,6 +297,8 @@ def estimate(profile="paper", records_dir=results.RESULTS_DIR, logs_dir=LOGS_DIR
 
 def _origin(model: str, protocol: str, kinds: pd.DataFrame, rate: pd.DataFrame) -> str:
     """Where a cell's rate comes from, in words."""
+    from .tables import METHOD_NAMES  # (tables imports this module)
+
     if not rate.loc[model, "measured"]:
         return f"not measured: {METHOD_NAMES.get(REFERENCE, REFERENCE)}'s rate, or it by FLOPs"
     here = kinds[(kinds["model"] == model) & (kinds["protocol"] == protocol)]

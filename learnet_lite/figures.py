@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from . import datasets, metrics, synthetic, tables
+from . import cost, datasets, metrics, synthetic, tables
 from .dynamic import dynamic_image, to_uint8
 from .frames import read_frame, read_frames
 
@@ -613,11 +613,10 @@ def mdmo_directions(first, shown, regions, directions, source: str, *, clip: str
 
 
 @_styled
-def grid_cost(cells, source: str, *, gpu: str, readings=("launch-bound", "FLOPs")) -> Figure:
+def grid_cost(cells, source: str, *, gpu: str, readings=cost.READINGS) -> Figure:
     """GPU-hours of the grid per network, stacked by protocol, one panel per reading of the
     networks never timed (``cells``: :attr:`learnet_lite.cost.GridCost.cells`); ``source``
     says what the timed runs were made on."""
-    titles = {"launch-bound": "untimed networks at ResNet-18's rate", "FLOPs": "untimed networks by FLOPs"}
     networks = list(dict.fromkeys(cells["model"]))
     protocols = list(dict.fromkeys(cells["protocol"]))
     fig, axes = plt.subplots(1, len(readings), figsize=_column(3.4), sharey=True)
@@ -634,7 +633,7 @@ def grid_cost(cells, source: str, *, gpu: str, readings=("launch-bound", "FLOPs"
             ax.text(total, yi, f" {total:.1f}", va="center", fontsize=MIN_FONT_PT)
         ax.set_xlim(0, left.max() * 1.25)
         ax.set_xlabel("GPU-hours")
-        ax.set_title(titles.get(reading, reading))
+        ax.set_title(f"untimed networks {cost.READING_LABELS[reading]}")
     axes[0].set_yticks(list(y), [tables.METHOD_NAMES.get(m, m) for m in networks])
     axes[0].invert_yaxis()
     handles, labels = axes[0].get_legend_handles_labels()

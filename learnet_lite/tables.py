@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import augment, datasets, inputs, metrics, paper, profiles, results
+from . import augment, cost, datasets, inputs, metrics, paper, profiles, results
 from .paper import table
 from .protocols import PROTOCOLS
 
@@ -1665,7 +1665,7 @@ def styled_rates(rates: pd.DataFrame):
         "network": [METHOD_NAMES.get(m, m) for m in rates.index],
         "timed on the GPU": rates["measured"].map({True: "yes", False: "no"}),
         "GFLOPs (forward, 112 × 112)": rates["gflops"].map(lambda v: f"{v:.2f}"),
-        "GPU-µs per image-epoch": [_either([r["launch-bound"], r["FLOPs"]], "{:.1f}")
+        "GPU-µs per image-epoch": [_either([r[k] for k in cost.READINGS], "{:.1f}")
                                    for _, r in rates.iterrows()],
     })
     return out.style.hide(axis="index")
@@ -1684,7 +1684,7 @@ def _either(values, fmt: str) -> str:
     return a if a == b else f"{a} or {b}"
 
 
-def styled_grid_cost(cells: pd.DataFrame, readings=("launch-bound", "FLOPs")):
+def styled_grid_cost(cells: pd.DataFrame, readings=cost.READINGS):
     """:attr:`cost.GridCost.cells` with an "all" row: per network and protocol the runs, the GPU
     minutes of a run and the GPU-hours, each under both readings where they differ -> a ``Styler``."""
     rows = [{"network": METHOD_NAMES.get(r["model"], r["model"]), "protocol": r["protocol"], "runs": f"{r['runs']:,}",
@@ -1698,21 +1698,18 @@ def styled_grid_cost(cells: pd.DataFrame, readings=("launch-bound", "FLOPs")):
     return pd.DataFrame(rows).style.hide(axis="index")
 
 
-def styled_wall(wall: pd.DataFrame, readings=("launch-bound", "FLOPs")):
+def styled_wall(wall: pd.DataFrame, readings=cost.READINGS):
     """:attr:`cost.GridCost.wall`: per number of GPUs, the grid's wall time from and to, per reading."""
-    from .cost import hours_text
-
-    label = {"launch-bound": "VGG at ResNet-18's rate", "FLOPs": "VGG by FLOPs"}
+    hours_text = cost.hours_text
     out = pd.DataFrame({"GPUs": wall["gpus"],
-                        **{label.get(k, k): [f"{hours_text(a)} to {hours_text(b)}" for a, b in
+                        **{f"VGG {cost.READING_LABELS[k]}": [f"{hours_text(a)} to {hours_text(b)}" for a, b in
                                              zip(wall[f"from {k}"], wall[f"to {k}"])] for k in readings}})
     return out.style.hide(axis="index")
 
 
 def cost_numbers(c) -> dict:
     """The numbers of a :class:`cost.GridCost` the cost page and the reviewers' guide glue, by key."""
-    from .cost import hours_text
-
+    hours_text = cost.hours_text
     p, rates, summary = c.profile, c.rates, c.summary
     first = summary[summary["finished"]].iloc[0] if summary["finished"].any() else summary.iloc[0]
     vgg = [m for m in rates.index if not rates.loc[m, "measured"]]
@@ -1734,20 +1731,20 @@ def cost_numbers(c) -> dict:
         "most_train_images": int(round(c.sizes["train_images"].max())),
         "most_train_where": "{protocol} on {dataset}".format(**c.sizes.loc[c.sizes["train_images"].idxmax()]),
         "gpu_models": " and ".join(METHOD_NAMES.get(m, m) for m in dict.fromkeys(c.runs["model"])),
-        "learnet_rate": float(rates.loc["learnet", "launch-bound"]),
-        "ref_rate": float(rates.loc["resnet18", "launch-bound"]),
-        "hours_launch": c.gpu_hours("launch-bound"), "hours_flops": c.gpu_hours("FLOPs"),
+        "learnet_rate": float(rates.loc["learnet", "launch-bound"]),  # measured: the same in both readings
+        "ref_rate": float(rates.loc[cost.REFERENCE, "launch-bound"]),
         "hours_ratio": c.gpu_hours("FLOPs") / c.gpu_hours("launch-bound"),
-        "longest_launch": hours_text(c.longest["launch-bound"][0]), "longest_flops": hours_text(c.longest["FLOPs"][0]),
+        **{f"hours_{key}": c.gpu_hours(k) for k, key in cost.READING_KEYS.items()},
+        **{f"longest_{key}": hours_text(c.longest[k][0]) for k, key in cost.READING_KEYS.items()},
         **{f"longest_{key}_run": "{} under {} on {}".format(METHOD_NAMES.get(c.longest[k][1], c.longest[k][1]),
                                                              *c.longest[k][2:])
-           for k, key in (("launch-bound", "launch"), ("FLOPs", "flops"))},
+           for k, key in cost.READING_KEYS.items()},
         "jobs": c.jobs,
         "vgg_gflops": " and ".join(f"{rates.loc[m, 'gflops']:.2f}" for m in vgg),
         "ref_gflops": float(rates.loc["resnet18", "gflops"]), "learnet_gflops": float(rates.loc["learnet", "gflops"]),
         "learnet_flop_share": float(rates.loc["learnet", "flop_ratio"]),
     }
-    for k, key in (("launch-bound", "launch"), ("FLOPs", "flops")):  # shares of the GPU-hours
+    for k, key in cost.READING_KEYS.items():  # shares of the GPU-hours
         hours = c.cells[f"hours {k}"]
         out[f"loso_share_{key}"] = float(hours[c.cells["protocol"] == "loso"].sum() / hours.sum())
         out[f"vgg_share_{key}"] = float(hours[c.cells["model"].isin(vgg)].sum() / hours.sum())
@@ -1762,6 +1759,6 @@ def cost_numbers(c) -> dict:
         low, high = (round(v, -2) for v in bench.loc[batch])
         out[f"bench_batch{batch}"] = f"{low:,.0f}" if low == high else f"{low:,.0f}–{high:,.0f}"
     for n in wall.index:
-        for k, key in (("launch-bound", "launch"), ("FLOPs", "flops")):
+        for k, key in cost.READING_KEYS.items():
             out[f"wall_{n}_{key}"] = f"{hours_text(wall.loc[n, f'from {k}'])} to {hours_text(wall.loc[n, f'to {k}'])}"
     return out
