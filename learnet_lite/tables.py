@@ -804,6 +804,11 @@ def interval_text(low, high, over=None) -> str:
     return f"[{low:.1f}, {high:.1f}]" + (f" {INTERVAL_OVER.get(over, over)}" if over else "")
 
 
+def _interval_runs(low, high, runs: int, over=None) -> str:
+    """The second line of a cell of ours: its 95 % interval and the runs behind it, small."""
+    return f"<small>{interval_text(low, high, over)}, {runs}\u00a0run{'s' if runs != 1 else ''}</small>"
+
+
 def _ours_cell(row: pd.Series, protocol: str, gpu: bool, profile_models=None) -> str:
     """One protocol's cell of ours, two lines: "76.6 (−8.6)" (accuracy, and ours minus the
     published number) over "[70.2, 82.9], 5 runs" (the 95 % interval and the runs behind it;
@@ -814,10 +819,8 @@ def _ours_cell(row: pd.Series, protocol: str, gpu: bool, profile_models=None) ->
     method (CNN-LSTN)."""
     acc = row[f"acc_{protocol}"]
     if not pd.isna(acc):
-        runs = int(row[f"runs_{protocol}"])
-        interval = interval_text(row[f"low_{protocol}"], row[f"high_{protocol}"])  # what it resamples: the notes
-        return (f"{acc:.1f}\u00a0({signed(row[f'diff_{protocol}'], '{:+.1f}')})<br>"
-                f"<small>{interval}, {runs}\u00a0run{'s' if runs != 1 else ''}</small>")
+        return (f"{acc:.1f}\u00a0({signed(row[f'diff_{protocol}'], '{:+.1f}')})<br>"  # what it resamples: the notes
+                + _interval_runs(row[f"low_{protocol}"], row[f"high_{protocol}"], int(row[f"runs_{protocol}"])))
     fill = str(row.get("fill") or "")
     if not fill:
         return "–"
@@ -1570,8 +1573,8 @@ def styled_baselines(scores: pd.DataFrame, protocols=PROTOCOLS):
     for p in protocols:
         out[f"ours, {PROTOCOL_LABELS[p]} (%)"] = [
             "–" if pd.isna(r[f"acc_{p}"]) else
-            f"{r[f'acc_{p}']:.1f}<br><small>{interval_text(r[f'low_{p}'], r[f'high_{p}'], r[f'over_{p}'])}, "
-            f"{r[f'runs_{p}']}\u00a0run{'s' if r[f'runs_{p}'] != 1 else ''}</small>" for _, r in scores.iterrows()]
+            f"{r[f'acc_{p}']:.1f}<br>" + _interval_runs(r[f"low_{p}"], r[f"high_{p}"], r[f"runs_{p}"], r[f"over_{p}"])
+            for _, r in scores.iterrows()]
     return out.style.hide(axis="index")
 
 
